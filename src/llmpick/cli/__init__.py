@@ -1,0 +1,54 @@
+"""The `llmpick` command line: a thin shell over the library.
+
+Each command group lives in its own module and exposes ``register(app)``; this module only
+assembles them, so adding a command never means editing another command's file.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from llmpick import __version__
+
+app = typer.Typer(
+    name="llmpick",
+    help="Choose between a self-hosted open-weight LLM and a closed API model, with evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Modules under llmpick.cli that define commands; each has `register(app: typer.Typer) -> None`.
+_COMMAND_MODULES: tuple[str, ...] = (
+    "spec_commands",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"llmpick {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Choose between a self-hosted open-weight LLM and a closed API model, with evidence.
+
+    Example: llmpick init --preset on-prem-secure -o llmpick.yaml
+    """
+
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(f"llmpick.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Entry point of the `llmpick` script."""
+    app()
