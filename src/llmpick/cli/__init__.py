@@ -6,11 +6,16 @@ assembles them, so adding a command never means editing another command's file.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
 from llmpick import __version__
+from llmpick._errors import LlmpickError
+from llmpick.cli._output import fail
 
 app = typer.Typer(
     name="llmpick",
@@ -24,6 +29,7 @@ app = typer.Typer(
 # Modules under llmpick.cli that define commands; each has `register(app: typer.Typer) -> None`.
 _COMMAND_MODULES: tuple[str, ...] = (
     "spec_commands",
+    "catalog_commands",
 )
 
 
@@ -45,8 +51,31 @@ def _root(
     """
 
 
+def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an `LlmpickError` into a one-line message and exit status 2, never a traceback."""
+
+    @functools.wraps(callback)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except LlmpickError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    for command in typer_app.registered_commands:
+        if command.callback is not None:
+            command.callback = _report_user_errors(command.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
+
+
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"llmpick.cli.{_name}").register(app)
+_wrap_commands(app)
 
 
 def main() -> None:

