@@ -30,6 +30,8 @@ app = typer.Typer(
 _COMMAND_MODULES: tuple[str, ...] = (
     "spec_commands",
     "catalog_commands",
+    "check_commands",
+    "fit_commands",
 )
 
 

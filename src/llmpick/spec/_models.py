@@ -234,6 +234,9 @@ class Endpoint(SpecModel):
     protocol: Literal["openai", "anthropic", "gemini"] = Field(
         "openai", description="Wire protocol the server speaks."
     )
+    self_hosted: bool = Field(
+        True, description="We run this server ourselves (false: a third party hosts it)."
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -275,6 +278,11 @@ class Candidate(SpecModel):
     template: str | None = Field(None, description="Override the prompt template (Jinja2).")
     max_concurrency: int | None = Field(
         None, ge=1, description="Most requests in flight to this candidate at once."
+    )
+    quantization: str | None = Field(
+        None,
+        description="Serve self-hosted weights at this quantization (bf16, q4_k_m, ...); "
+        "default: the best that fits the hardware.",
     )
 
     @model_validator(mode="before")

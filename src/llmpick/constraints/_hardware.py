@@ -1,0 +1,143 @@
+"""The hardware rule: can we host this open-weight model on what we have, or may rent?
+
+Memory is sized for the context the use case needs and for the requests in flight at peak,
+from Little's law: concurrency = peak requests/s x end-to-end SLO (s). A model that does not fit
+the hardware on hand passes only if renting cloud GPUs is allowed and a rentable configuration
+within the price cap fits; otherwise it is excluded, and the message says which quantization or
+hardware would have fitted.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llmpick.constraints._candidates import ResolvedCandidate
+from llmpick.constraints._rules import RuleResult
+from llmpick.hardware import FitReport, HardwareSpec, fit_model, parse_hardware
+from llmpick.spec import Spec
+
+# Cloud configurations tried, cheapest first, when the hardware on hand is not enough.
+RENTABLE = (
+    "1xL4",
+    "1xA10G",
+    "1xL40S",
+    "1xA100-80GB",
+    "1xH100-80GB",
+    "2xH100-80GB",
+    "1xH200",
+    "4xH100-80GB",
+    "8xH100-80GB",
+    "8xH200",
+)
+
+_SECONDS_PER_DAY = 86_400
+_DEFAULT_E2E_S = 10.0
+
+
+def serving_shape(spec: Spec) -> tuple[int, int]:
+    """(context tokens, concurrent requests) the deployment must hold at peak."""
+    volume = spec.needs.volume
+    context = max(
+        spec.constraints.min_context_tokens,
+        int(volume.mean_input_tokens + volume.mean_output_tokens),
+        2048,
+    )
+    e2e_s = (spec.needs.latency.e2e_p95_ms or _DEFAULT_E2E_S * 1000) / 1000
+    peak_rps = volume.requests_per_day / _SECONDS_PER_DAY * volume.peak_to_average
+    return context, max(1, math.ceil(peak_rps * e2e_s))
+
+
+def _priced(spec: Spec, text: str) -> HardwareSpec:
+    hardware = parse_hardware(text)
+    override = spec.constraints.infrastructure.gpu_usd_per_hour
+    for name, price in override.items():
+        if parse_hardware(name).device.id == hardware.device.id:
+            return hardware.with_price(price)
+    return hardware
+
+
+def _describe(report: FitReport) -> str:
+    return f"{report.quantization} on {report.hardware}: {report.reason}"
+
+
+def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
+    """See the module docstring."""
+    if c.deployment != "self-hosted" or c.candidate.endpoint is not None:
+        return None  # an API, or a server that already runs somewhere
+    arch = c.entry.architecture if c.entry else None
+    if arch is None:
+        return RuleResult(
+            "hardware",
+            False,
+            "no architecture facts to size it; set `catalog_id` on the candidate",
+            severity="warning",
+        )
+    infra = spec.constraints.infrastructure
+    context, concurrency = serving_shape(spec)
+    shape = f"{context:,}-token context x {concurrency} concurrent requests"
+    quant = c.candidate.quantization
+
+    def fit(hardware: str) -> FitReport:
+        return fit_model(
+            arch,
+            _priced(spec, hardware),
+            context_tokens=context,
+            concurrency=concurrency,
+            quantization=quant,
+        )
+
+    owned = [fit(h) for h in infra.hardware]
+    for report in owned:
+        if report.fits:
+            return RuleResult(
+                "hardware",
+                True,
+                f"fits the hardware on hand: {_describe(report)} ({shape})",
+                details={
+                    "hardware": report.hardware,
+                    "quantization": report.quantization,
+                    "rented": False,
+                },
+            )
+    owned_text = "; ".join(_describe(r) for r in owned) or "no hardware listed on hand"
+    if infra.may_rent_cloud_gpus:
+        for hardware in RENTABLE:
+            spec_hw = _priced(spec, hardware)
+            price = spec_hw.device.usd_per_hour
+            if infra.max_gpu_usd_per_hour is not None and (
+                price is None or price > infra.max_gpu_usd_per_hour
+            ):
+                continue
+            report = fit(hardware)
+            if report.fits:
+                cost = f" at ${spec_hw.usd_per_hour:,.2f}/hour" if spec_hw.usd_per_hour else ""
+                return RuleResult(
+                    "hardware",
+                    True,
+                    f"does not fit the hardware on hand ({owned_text}); fits rented "
+                    f"{report.hardware}{cost}: {report.reason} ({shape})",
+                    details={
+                        "hardware": report.hardware,
+                        "quantization": report.quantization,
+                        "rented": True,
+                    },
+                )
+        return RuleResult(
+            "hardware",
+            False,
+            f"fits neither the hardware on hand ({owned_text}) nor any rentable configuration "
+            "within the price cap",
+        )
+    suggestion = next((r.best_quantization for r in owned if r.best_quantization), None)
+    bigger = next((r.suggested_hardware for r in owned if r.suggested_hardware), None)
+    hint = (
+        f"; it would fit at {suggestion} (set `quantization: {suggestion}` on the candidate)"
+        if suggestion and suggestion != quant
+        else ""
+    )
+    return RuleResult(
+        "hardware",
+        False,
+        f"does not fit the hardware on hand and renting GPUs is not allowed: {owned_text}{hint}",
+        details={"suggested_quantization": suggestion, "suggested_hardware": bigger},
+    )
