@@ -22,6 +22,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class FactSource(_Strict):
+    """Where one fact was read, when it differs from its section's source."""
+
+    source: str = Field(min_length=8, description="A URL, or a file the fact was read from.")
+    as_of: dt.date = Field(description="The date the source was read (YYYY-MM-DD).")
+
+
 class Sourced(_Strict):
     """Provenance shared by every fact in a section."""
 
@@ -30,6 +37,17 @@ class Sourced(_Strict):
         description="Where the facts were read: a URL, or a document title with its section.",
     )
     as_of: dt.date = Field(description="The date the source was read (YYYY-MM-DD).")
+    fact_sources: dict[str, FactSource] = Field(
+        default_factory=dict,
+        description="Facts of this section read later from another source (by field name), "
+        "e.g. prices refreshed by `llmpick catalog update`; `source` covers the other fields. "
+        "Bundled data files leave this out.",
+    )
+
+    def source_of(self, field: str) -> FactSource:
+        """Where `field` of this section was read: its own source if it has one, else the
+        section's."""
+        return self.fact_sources.get(field) or FactSource(source=self.source, as_of=self.as_of)
 
 
 class Status(StrEnum):
@@ -74,8 +92,9 @@ class Licence(Sourced):
     )
     open_source: bool = Field(description="OSI-approved open-source licence.")
     commercial_use: CommercialUse
-    mau_cap: int | None = Field(None, ge=1, description="Monthly active users above which a "
-                                "separate licence is needed.")
+    mau_cap: int | None = Field(
+        None, ge=1, description="Monthly active users above which a separate licence is needed."
+    )
     conditions: list[LicenceCondition] = Field(default_factory=list)
     url: str | None = None
 
@@ -100,18 +119,24 @@ class Architecture(Sourced):
     )
 
 
+def _text_only() -> list[Modality]:
+    return ["text"]
+
+
 class Limits(Sourced):
     context_window_tokens: int | None = Field(None, ge=1)
     max_output_tokens: int | None = Field(None, ge=1)
-    input_modalities: list[Modality] = Field(default_factory=lambda: ["text"])
-    output_modalities: list[Modality] = Field(default_factory=lambda: ["text"])
+    input_modalities: list[Modality] = Field(default_factory=_text_only)
+    output_modalities: list[Modality] = Field(default_factory=_text_only)
 
 
 class Pricing(Sourced):
     """API list prices in USD per million tokens."""
 
-    provider: str = Field(description="Who sells at this price (the vendor, or a host for "
-                          "open-weight models: together, groq, ...).")
+    provider: str = Field(
+        description="Who sells at this price (the vendor, or a host for "
+        "open-weight models: together, groq, ...)."
+    )
     input_usd_per_mtok: float = Field(ge=0)
     output_usd_per_mtok: float = Field(ge=0)
     cached_input_usd_per_mtok: float | None = Field(None, ge=0)

@@ -1,7 +1,27 @@
-"""What each candidate costs per month at the spec's volume: API bills and self-hosting."""
+"""What each candidate costs per month at the spec's volume: API bills, self-hosting, break-even."""
 
 from __future__ import annotations
 
 from llmpick.costs._api import DAYS_PER_MONTH, ApiCost, api_monthly_cost
+from llmpick.costs._breakeven import BreakEven, break_even_volume, log_grid
+from llmpick.costs._selfhosted import (
+    HOURS_PER_MONTH,
+    SelfHostedCost,
+    Throughput,
+    estimate_throughput,
+    self_hosted_monthly_cost,
+)
 
-__all__ = ["DAYS_PER_MONTH", "ApiCost", "api_monthly_cost"]
+__all__ = [
+    "DAYS_PER_MONTH",
+    "HOURS_PER_MONTH",
+    "ApiCost",
+    "BreakEven",
+    "SelfHostedCost",
+    "Throughput",
+    "api_monthly_cost",
+    "break_even_volume",
+    "estimate_throughput",
+    "log_grid",
+    "self_hosted_monthly_cost",
+]

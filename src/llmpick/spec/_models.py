@@ -189,6 +189,14 @@ class InfrastructureConstraints(SpecModel):
         default_factory=dict,
         description="Our own price per GPU-hour by GPU name, overriding the catalog (L4: 0.7).",
     )
+    reserved_discount: float = Field(
+        0.0, ge=0, lt=1, description="Share off on-demand GPU prices for reserved capacity, 0..1."
+    )
+    hardware_purchase_usd: dict[str, float] = Field(
+        default_factory=dict,
+        description="Purchase price per device of hardware we own, by name (L4: 2500); "
+        "owned hardware is costed by amortizing it, else at the cloud price.",
+    )
     owned_hardware_amortization_months: int = Field(
         36, ge=1, description="Months over which hardware we already own is written off."
     )

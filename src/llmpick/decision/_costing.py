@@ -1,0 +1,166 @@
+"""Each candidate's monthly cost, as a figure at the spec's volume and as a function of volume.
+
+API candidates cost list price x tokens. Self-hosted candidates are sized on the hardware the
+constraint check chose (on hand or rented), with the request rate one replica can carry at the
+latency SLO estimated from memory bandwidth; that estimate is labelled, and a measured rate can
+replace it through `Throughput` without touching the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmpick.constraints import CandidateVerdict, serving_shape
+from llmpick.costs import api_monthly_cost
+from llmpick.costs._selfhosted import Throughput, self_hosted_monthly_cost
+from llmpick.hardware import FitReport, fit_model, parse_hardware
+from llmpick.spec import Spec
+
+CostAt = Callable[[float], float]
+_CONCURRENCY_STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+@dataclass(frozen=True)
+class CandidateCost:
+    """Monthly cost with provenance; `at_volume` recomputes it for another requests/day."""
+
+    usd_per_month: float | None
+    provenance: str
+    source: str
+    as_of: str | None
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    assumptions: list[str] = field(default_factory=list)
+    at_volume: CostAt | None = None
+    uncertainty: float = 0.1  # relative spread used by the Monte Carlo confidence
+
+
+def cost_candidate(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
+    """The monthly cost of one eligible candidate at the spec's volume."""
+    candidate = verdict.candidate
+    entry = candidate.entry
+    volume = spec.needs.volume
+    if candidate.deployment == "api":
+        pricing = entry.pricing if entry else None
+        if pricing is None:
+            return CandidateCost(None, "none", "no list price in the catalog", None)
+        cost = api_monthly_cost(pricing, volume)
+
+        def api_at(requests_per_day: float) -> float:
+            changed = volume.model_copy(update={"requests_per_day": requests_per_day})
+            return api_monthly_cost(pricing, changed).usd_per_month
+
+        return CandidateCost(
+            cost.usd_per_month,
+            "catalog",
+            cost.price_source,
+            cost.price_as_of,
+            breakdown={
+                "input": cost.input_usd_per_month,
+                "cached_input": cost.cached_input_usd_per_month,
+                "output": cost.output_usd_per_month,
+                "batch_savings": cost.batch_savings_usd_per_month,
+            },
+            assumptions=[
+                f"{pricing.provider} list prices: ${pricing.input_usd_per_mtok:g} in / "
+                f"${pricing.output_usd_per_mtok:g} out per million tokens",
+                f"{volume.cacheable_input_share:.0%} of input at the cached price",
+            ],
+            at_volume=api_at,
+            uncertainty=0.1,
+        )
+    return _self_hosted_cost(verdict, spec)
+
+
+def _self_hosted_cost(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
+    candidate = verdict.candidate
+    arch = candidate.entry.architecture if candidate.entry else None
+    placement = next(
+        (r.details for r in verdict.results if r.rule == "hardware" and r.passed), None
+    )
+    if arch is None or not placement:
+        return CandidateCost(
+            None, "none", "no hardware placement (an external endpoint, or unknown size)", None
+        )
+    infra = spec.constraints.infrastructure
+    hardware = parse_hardware(str(placement["hardware"]))
+    for name, price in infra.gpu_usd_per_hour.items():
+        if parse_hardware(name).device.id == hardware.device.id:
+            hardware = hardware.with_price(price)
+    quantization = str(placement["quantization"])
+    context, _ = serving_shape(spec)
+    throughput, fit = replica_throughput(arch, hardware, quantization, context, spec)
+    if throughput is None:
+        return CandidateCost(None, "none", "no decode-speed estimate for this hardware", None)
+    owned = not placement.get("rented", False)
+
+    def cost_at(requests_per_day: float, scale: float = 1.0) -> float:
+        changed = spec.needs.volume.model_copy(update={"requests_per_day": requests_per_day})
+        scaled = Throughput(throughput.requests_per_s * scale, "estimate", throughput.source)
+        return self_hosted_monthly_cost(hardware, scaled, changed, infra, owned=owned).usd_per_month
+
+    cost = self_hosted_monthly_cost(hardware, throughput, spec.needs.volume, infra, owned=owned)
+    return CandidateCost(
+        cost.usd_per_month,
+        throughput.provenance,
+        throughput.source,
+        None,
+        breakdown={
+            "hardware": cost.hardware,
+            "quantization": quantization,
+            "replicas": cost.replicas,
+            "gpu": cost.hardware_usd_per_month,
+            "operations": cost.operations_usd_per_month,
+            "usd_per_hour_per_replica": cost.usd_per_hour_per_replica,
+            "requests_per_s_per_replica": throughput.requests_per_s,
+            "peak_requests_per_s": cost.peak_requests_per_s,
+            "utilization": cost.utilization,
+            "max_concurrency_per_replica": fit.concurrency if fit else None,
+        },
+        assumptions=cost.assumptions,
+        at_volume=cost_at,
+        uncertainty=0.4,
+    )
+
+
+def replica_throughput(
+    arch: Any, hardware: Any, quantization: str, context: int, spec: Spec
+) -> tuple[Throughput | None, FitReport | None]:
+    """Requests/s one replica sustains at the SLO: the largest batch that fits in memory and
+    still finishes a mean-length answer within the end-to-end SLO (a bandwidth estimate)."""
+    out_tokens = max(spec.needs.volume.mean_output_tokens, 1.0)
+    e2e_slo_s = (spec.needs.latency.e2e_p95_ms or 10_000) / 1000
+    best: tuple[float, FitReport] | None = None
+    for concurrency in _CONCURRENCY_STEPS:
+        report = fit_model(
+            arch,
+            hardware,
+            context_tokens=context,
+            concurrency=concurrency,
+            quantization=quantization,
+        )
+        if not report.fits:
+            break
+        per_seq = report.decode_tokens_per_s_estimate
+        aggregate = report.aggregate_decode_tokens_per_s_estimate
+        if not per_seq or not aggregate:
+            break
+        if out_tokens / per_seq > e2e_slo_s and best is not None:
+            break
+        rate = aggregate / out_tokens
+        if best is None or rate > best[0]:
+            best = (rate, report)
+    if best is None:
+        return None, None
+    rate, report = best
+    return (
+        Throughput(
+            rate,
+            "estimate",
+            f"memory-bandwidth estimate on {report.hardware} at {report.quantization}, "
+            f"{report.concurrency} concurrent requests: "
+            f"{report.aggregate_decode_tokens_per_s_estimate:,.0f} output tokens/s (not measured)",
+        ),
+        report,
+    )
