@@ -118,7 +118,11 @@ def _self_hosted_cost(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
             "utilization": cost.utilization,
             "max_concurrency_per_replica": fit.concurrency if fit else None,
         },
-        assumptions=cost.assumptions,
+        assumptions=[
+            *cost.assumptions,
+            "capacity is decode-bound (memory bandwidth); prompt processing time is not "
+            "modelled — a load test at the SLO replaces this estimate",
+        ],
         at_volume=cost_at,
         uncertainty=0.4,
     )
@@ -131,7 +135,8 @@ def replica_throughput(
     still finishes a mean-length answer within the end-to-end SLO (a bandwidth estimate)."""
     out_tokens = max(spec.needs.volume.mean_output_tokens, 1.0)
     e2e_slo_s = (spec.needs.latency.e2e_p95_ms or 10_000) / 1000
-    best: tuple[float, FitReport] | None = None
+    within_slo: tuple[float, FitReport] | None = None
+    any_batch: tuple[float, FitReport] | None = None
     for concurrency in _CONCURRENCY_STEPS:
         report = fit_model(
             arch,
@@ -140,17 +145,18 @@ def replica_throughput(
             concurrency=concurrency,
             quantization=quantization,
         )
-        if not report.fits:
-            break
         per_seq = report.decode_tokens_per_s_estimate
         aggregate = report.aggregate_decode_tokens_per_s_estimate
-        if not per_seq or not aggregate:
-            break
-        if out_tokens / per_seq > e2e_slo_s and best is not None:
+        if not report.fits or not per_seq or not aggregate:
             break
         rate = aggregate / out_tokens
-        if best is None or rate > best[0]:
-            best = (rate, report)
+        if any_batch is None or rate > any_batch[0]:
+            any_batch = (rate, report)
+        if out_tokens / per_seq <= e2e_slo_s and (within_slo is None or rate > within_slo[0]):
+            within_slo = (rate, report)
+    # The largest batch that still meets the SLO; if none does, the SLO cannot be met on this
+    # hardware at all (the latency need flags that) and the batch that fits sets the capacity.
+    best = within_slo or any_batch
     if best is None:
         return None, None
     rate, report = best
