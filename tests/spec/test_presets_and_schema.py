@@ -126,3 +126,17 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "Example:" in result.stdout, f"`llmpick {' '.join(path)} --help` has no example"
+
+
+def test_preset_and_quickstart_candidates_are_served_catalog_models() -> None:
+    from llmpick.catalog import load_catalog
+    from llmpick.spec import load_spec
+
+    catalog = load_catalog()
+    specs = [preset_spec(name) for name in PRESETS]
+    specs.append(load_spec(REPO / "examples" / "quickstart" / "llmpick.yaml").spec)
+    for spec in specs:
+        for candidate in spec.candidates:
+            assert candidate.model is not None
+            entry = catalog.get(candidate.model)
+            assert entry.about.status != "retired", (spec.name, entry.id)

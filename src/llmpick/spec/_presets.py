@@ -51,7 +51,7 @@ PRESETS: dict[str, Preset] = {
                     "meta/llama-3.1-8b-instruct",
                     "qwen/qwen2.5-7b-instruct",
                     "mistral/mistral-small-24b-instruct-2501",
-                    "anthropic/claude-sonnet-4-5",
+                    "anthropic/claude-sonnet-5-5",
                 ],
                 "weights": {
                     "quality": 0.35,
@@ -76,7 +76,7 @@ PRESETS: dict[str, Preset] = {
                     "meta/llama-3.1-8b-instruct",
                     "qwen/qwen2.5-7b-instruct",
                     "mistral/mistral-7b-instruct-v0.3",
-                    "openai/gpt-4.1-mini",
+                    "openai/gpt-6.1-terra",
                 ],
                 "weights": {
                     "quality": 0.4,
@@ -107,8 +107,8 @@ PRESETS: dict[str, Preset] = {
                     "local/smollm2-135m-instruct",
                     "local/gemma-3-270m",
                     "qwen/qwen2.5-1.5b-instruct",
-                    "openai/gpt-4o-mini",
-                    "google/gemini-2.0-flash-lite",
+                    "openai/gpt-6-luna",
+                    "google/gemini-2.5-flash-lite",
                 ],
                 "weights": {
                     "quality": 0.3,
@@ -131,7 +131,7 @@ PRESETS: dict[str, Preset] = {
                     "local/smollm2-135m-instruct",
                     "meta/llama-3.1-8b-instruct",
                     "qwen/qwen2.5-7b-instruct",
-                    "openai/gpt-4o-mini",
+                    "openai/gpt-6-luna",
                 ],
                 "weights": {
                     "quality": 0.3,
@@ -161,9 +161,9 @@ PRESETS: dict[str, Preset] = {
                     },
                 },
                 "candidates": [
-                    "openai/gpt-4.1",
-                    "anthropic/claude-sonnet-4-5",
-                    "google/gemini-2.5-flash",
+                    "openai/gpt-6.1-sol",
+                    "anthropic/claude-sonnet-5-5",
+                    "google/gemini-3.8-flash",
                     "meta/llama-3.3-70b-instruct",
                 ],
                 "weights": {
@@ -189,9 +189,9 @@ PRESETS: dict[str, Preset] = {
                     "compliance": ["soc2", "iso27001", "gdpr"],
                 },
                 "candidates": [
-                    "openai/gpt-4.1",
-                    "anthropic/claude-sonnet-4-5",
-                    "google/gemini-2.5-pro",
+                    "openai/gpt-6.1-sol",
+                    "anthropic/claude-sonnet-5-5",
+                    "google/gemini-3.1-pro-preview",
                     "amazon/nova-pro",
                     "meta/llama-3.3-70b-instruct",
                 ],
@@ -220,10 +220,10 @@ PRESETS: dict[str, Preset] = {
                 },
                 "constraints": {"min_context_tokens": 64_000},
                 "candidates": [
-                    "openai/o3",
-                    "openai/gpt-5",
-                    "anthropic/claude-opus-4-1",
-                    "google/gemini-2.5-pro",
+                    "openai/gpt-6.2-sol",
+                    "xai/grok-4.5",
+                    "anthropic/claude-opus-5-5",
+                    "google/gemini-3.1-pro-preview",
                     "deepseek/deepseek-r1",
                 ],
                 "weights": {
@@ -245,9 +245,9 @@ PRESETS: dict[str, Preset] = {
                     "infrastructure": {"may_rent_cloud_gpus": True, "ops_hours_per_month": 40},
                 },
                 "candidates": [
-                    "openai/gpt-4o-mini",
-                    "anthropic/claude-haiku-4-5",
-                    "google/gemini-2.5-flash",
+                    "openai/gpt-6-luna",
+                    "anthropic/claude-haiku-5-5",
+                    "google/gemini-2.5-flash-lite",
                     "meta/llama-3.1-8b-instruct",
                 ],
                 "weights": {

@@ -1,0 +1,71 @@
+"""Hardware facts and the memory-fit estimator.
+
+Answers "does this open-weight model fit on this hardware, in which quantization, and about
+how fast will it decode?" from catalog architecture facts and a bundled device table::
+
+    from llmpick.hardware import fit_model, parse_hardware
+    report = fit_model(entry.architecture, "2xL4", context_tokens=8192, quantization="q4_k_m")
+"""
+
+from __future__ import annotations
+
+from llmpick.hardware._devices import DeviceInfo, DeviceKind, find_device, known_devices
+from llmpick.hardware._fit import (
+    DECODE_BANDWIDTH_EFFICIENCY,
+    DECODE_ESTIMATE_LABEL,
+    FitReport,
+    QuantizationFit,
+    fit_model,
+)
+from llmpick.hardware._hardware_string import (
+    ACCEPTED_FORMS,
+    HardwareParseError,
+    HardwareSpec,
+    parse_hardware,
+)
+from llmpick.hardware._memory import (
+    CardMemory,
+    active_weight_bytes,
+    gguf_file_bytes,
+    kv_cache_bytes,
+    runtime_overhead_bytes,
+    weight_bytes,
+)
+from llmpick.hardware._quantization import (
+    KV_CACHE_BYTES,
+    PRECISION_ORDER,
+    QUANTIZATIONS,
+    Quantization,
+    UnknownQuantizationError,
+    get_quantization,
+    kv_cache_bytes_per_value,
+)
+
+__all__ = [
+    "ACCEPTED_FORMS",
+    "DECODE_BANDWIDTH_EFFICIENCY",
+    "DECODE_ESTIMATE_LABEL",
+    "KV_CACHE_BYTES",
+    "PRECISION_ORDER",
+    "QUANTIZATIONS",
+    "CardMemory",
+    "DeviceInfo",
+    "DeviceKind",
+    "FitReport",
+    "HardwareParseError",
+    "HardwareSpec",
+    "Quantization",
+    "QuantizationFit",
+    "UnknownQuantizationError",
+    "active_weight_bytes",
+    "find_device",
+    "fit_model",
+    "get_quantization",
+    "gguf_file_bytes",
+    "known_devices",
+    "kv_cache_bytes",
+    "kv_cache_bytes_per_value",
+    "parse_hardware",
+    "runtime_overhead_bytes",
+    "weight_bytes",
+]

@@ -1,0 +1,91 @@
+"""The device table: memory, bandwidth and a typical hourly price for each accelerator.
+
+The facts live in ``devices.yaml`` beside this module, one row per device with its sources and
+the date they were read; this module only loads and looks them up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from ruamel.yaml import YAML
+
+DeviceKind = Literal["gpu", "apple", "cpu"]
+
+
+class DeviceInfo(BaseModel):
+    """One device: how much memory it has, how fast it reads it, and what an hour costs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="Canonical name used in hardware strings: H100-80GB-SXM, L4, ...")
+    kind: DeviceKind
+    vendor: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    memory_gb: float = Field(gt=0, description="Marketed memory, decimal GB (1e9 bytes).")
+    bandwidth_gbps: float = Field(gt=0, description="Peak memory bandwidth, GB/s.")
+    driver_memory_mib: int | None = Field(
+        None, gt=0, description="Total memory the driver reports (nvidia-smi), MiB."
+    )
+    usable_fraction: float = Field(
+        1.0, gt=0, le=1, description="Share of memory a model may use (Apple: GPU working set)."
+    )
+    source: str
+    usd_per_hour: float | None = Field(None, ge=0, description="Typical on-demand $/h, one device.")
+    price_source: str | None = None
+    as_of: dt.date
+
+    @property
+    def memory_bytes(self) -> int:
+        """Memory a model may use: the driver's total when known, else the marketed size,
+        times ``usable_fraction`` (macOS keeps part of unified memory from the GPU)."""
+        total = (
+            self.driver_memory_mib * 2**20
+            if self.driver_memory_mib is not None
+            else self.memory_gb * 1e9
+        )
+        return int(total * self.usable_fraction)
+
+
+@cache
+def _device_table() -> tuple[DeviceInfo, ...]:
+    text = resources.files("llmpick.hardware").joinpath("devices.yaml").read_text("utf-8")
+    rows = YAML(typ="safe").load(text)["devices"]
+    return tuple(DeviceInfo.model_validate(row) for row in rows)
+
+
+def known_devices() -> tuple[DeviceInfo, ...]:
+    """Every device in the bundled table, in table order."""
+    return _device_table()
+
+
+@cache
+def _names_to_devices() -> dict[str, DeviceInfo]:
+    names: dict[str, DeviceInfo] = {}
+    for device in _device_table():
+        for name in (device.id, *device.aliases):
+            names[normalise_device_name(name)] = device
+    return names
+
+
+def normalise_device_name(name: str) -> str:
+    """Upper-case and unify separators, so ``h100_80gb``, ``H100 80GB`` and ``H100-80GB`` match."""
+    parts = name.strip().upper().replace("_", "-").replace(" ", "-").split("-")
+    return "-".join(part for part in parts if part)
+
+
+def find_device(name: str) -> DeviceInfo | None:
+    """The device whose id or alias is ``name`` (case-insensitive), or None."""
+    return _names_to_devices().get(normalise_device_name(name))
+
+
+def device_names(kind: DeviceKind | None = None) -> list[str]:
+    """All ids and aliases (upper case), optionally only of one kind; for suggestions."""
+    return [
+        name for name, device in _names_to_devices().items() if kind is None or device.kind == kind
+    ]

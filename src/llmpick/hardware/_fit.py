@@ -1,0 +1,310 @@
+"""Does a model fit on some hardware, in which quantization, and how fast might it decode?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from llmpick.catalog._schema import Architecture
+from llmpick.hardware._devices import DeviceKind, known_devices
+from llmpick.hardware._hardware_string import HardwareSpec, parse_hardware
+from llmpick.hardware._memory import (
+    CardMemory,
+    active_weight_bytes,
+    kv_cache_bytes,
+    runtime_overhead_bytes,
+    weight_bytes,
+)
+from llmpick.hardware._quantization import (
+    GPU_ONLY_FORMATS,
+    PRECISION_ORDER,
+    get_quantization,
+    kv_cache_bytes_per_value,
+)
+
+#: Share of peak memory bandwidth a decode step achieves (assumed: well-tuned GPU kernels reach
+#: 60-80% of peak; llama.cpp on CPU and Metal somewhat less).
+DECODE_BANDWIDTH_EFFICIENCY: dict[DeviceKind, float] = {"gpu": 0.7, "apple": 0.65, "cpu": 0.6}
+
+DECODE_ESTIMATE_LABEL = (
+    "estimate, not a measurement: memory-bandwidth bound (peak bandwidth x efficiency / bytes "
+    "read per decode step: active weights + KV cache at full context); real servers are "
+    "usually slower; measure before committing to hardware"
+)
+
+_SUGGESTION_COUNTS = (1, 2, 4, 8)
+_NATIVE_TO_QUANT = {
+    "fp32": "bf16",
+    "bf16": "bf16",
+    "fp16": "fp16",
+    "fp8": "fp8",
+    "mxfp4": "mxfp4",
+    "int4": "awq",
+}
+
+
+@dataclass(frozen=True)
+class QuantizationFit:
+    """One quantization on the given hardware: memory per card and a speed estimate."""
+
+    quantization: str
+    per_card: CardMemory
+    decode_tokens_per_s_estimate: float | None
+
+    @property
+    def fits(self) -> bool:
+        """Whether this quantization fits on every card."""
+        return self.per_card.fits
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """The answer to "does this model fit on this hardware?", with its numbers and reasons."""
+
+    model: str
+    hardware: str
+    device_count: int
+    quantization: str
+    context_tokens: int
+    concurrency: int
+    kv_cache_dtype: str
+    gpu_memory_utilization: float
+    fits: bool
+    per_card: CardMemory
+    best_quantization: str | None
+    options: tuple[QuantizationFit, ...]
+    decode_tokens_per_s_estimate: float | None
+    """Per sequence; an estimate (see ``decode_estimate_label``), never a measurement."""
+    aggregate_decode_tokens_per_s_estimate: float | None
+    usd_per_hour: float | None
+    suggested_hardware: str | None
+    reason: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    decode_estimate_label: str = DECODE_ESTIMATE_LABEL
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (sizes in GB of 1e9 bytes)."""
+        return {
+            "model": self.model,
+            "hardware": self.hardware,
+            "device_count": self.device_count,
+            "quantization": self.quantization,
+            "context_tokens": self.context_tokens,
+            "concurrency": self.concurrency,
+            "kv_cache_dtype": self.kv_cache_dtype,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "fits": self.fits,
+            "per_card": self.per_card.as_dict(),
+            "best_quantization": self.best_quantization,
+            "options": [
+                {
+                    "quantization": option.quantization,
+                    "fits": option.fits,
+                    **option.per_card.as_dict(),
+                    "decode_tokens_per_s_estimate": _round(option.decode_tokens_per_s_estimate),
+                }
+                for option in self.options
+            ],
+            "decode_tokens_per_s_estimate": _round(self.decode_tokens_per_s_estimate),
+            "aggregate_decode_tokens_per_s_estimate": _round(
+                self.aggregate_decode_tokens_per_s_estimate
+            ),
+            "decode_estimate_label": self.decode_estimate_label,
+            "usd_per_hour": self.usd_per_hour,
+            "suggested_hardware": self.suggested_hardware,
+            "reason": self.reason,
+            "notes": list(self.notes),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def fit_model(
+    arch: Architecture,
+    hardware: HardwareSpec | str,
+    *,
+    context_tokens: int = 4096,
+    concurrency: int = 1,
+    quantization: str | None = None,
+    kv_cache_dtype: str = "fp16",
+    gpu_memory_utilization: float = 0.9,
+    model_name: str | None = None,
+    swa_full: bool = False,
+    usd_per_hour: float | None = None,
+) -> FitReport:
+    """Check whether a model fits on ``hardware`` and estimate its decode speed.
+
+    Under tensor parallelism over N cards each card holds weights/N and KV/N (KV heads are not
+    split below one per card) plus its own runtime overhead; the need is compared with ONE
+    card's memory x ``gpu_memory_utilization`` (vLLM's setting of the same name), never with
+    the sum of cards. ``quantization`` None evaluates the model's native dtype (bf16 if
+    unknown); either way ``best_quantization`` is the highest precision that fits.
+    ``usd_per_hour`` overrides the table's price of one device. ``swa_full`` counts every token
+    in sliding-window layers too (llama-cpp-python's default cache). Raises ValueError for an
+    unknown quantization, KV dtype or hardware string, or a non-positive context.
+    """
+    if context_tokens < 1 or concurrency < 1:
+        raise ValueError("context_tokens and concurrency must be at least 1")
+    if not 0 < gpu_memory_utilization <= 1:
+        raise ValueError("gpu_memory_utilization must be in (0, 1]")
+    spec = parse_hardware(hardware) if isinstance(hardware, str) else hardware
+    if usd_per_hour is not None:
+        spec = spec.with_price(usd_per_hour)
+    kv_cache_bytes_per_value(kv_cache_dtype)  # validate early, with the list of known dtypes
+    name = model_name or f"a {arch.params_total_b:g}B-parameter model"
+    quant_name = (
+        get_quantization(quantization).name
+        if quantization is not None
+        else _NATIVE_TO_QUANT.get(arch.native_dtype or "bf16", "bf16")
+    )
+    settings = _Settings(
+        context_tokens, concurrency, kv_cache_dtype, gpu_memory_utilization, swa_full
+    )
+    notes: list[str] = []
+    if kv_cache_bytes(arch, context_tokens=1) is None:
+        notes.append("KV cache not counted: the catalog lacks layers/kv_heads/head_dim")
+    evaluated = _evaluate(arch, spec, quant_name, settings)
+    candidates = [
+        q for q in PRECISION_ORDER if spec.device.kind == "gpu" or q not in GPU_ONLY_FORMATS
+    ]
+    if quant_name not in candidates:
+        candidates.insert(0, quant_name)
+    options = tuple(
+        evaluated if q == quant_name else _evaluate(arch, spec, q, settings) for q in candidates
+    )
+    best = next((option.quantization for option in options if option.fits), None)
+    suggestion = None if evaluated.fits else _suggest_hardware(arch, spec, quant_name, settings)
+    per_sequence = evaluated.decode_tokens_per_s_estimate
+    if spec.device.kind != "gpu" and quant_name in GPU_ONLY_FORMATS:
+        notes.append(f"{quant_name} needs GPU kernels; llama.cpp on {spec.label} cannot run it")
+    return FitReport(
+        model=name,
+        hardware=spec.label,
+        device_count=spec.count,
+        quantization=quant_name,
+        context_tokens=context_tokens,
+        concurrency=concurrency,
+        kv_cache_dtype=kv_cache_dtype,
+        gpu_memory_utilization=gpu_memory_utilization,
+        fits=evaluated.fits,
+        per_card=evaluated.per_card,
+        best_quantization=best,
+        options=options,
+        decode_tokens_per_s_estimate=per_sequence,
+        aggregate_decode_tokens_per_s_estimate=(
+            None if per_sequence is None else per_sequence * concurrency
+        ),
+        usd_per_hour=spec.usd_per_hour,
+        suggested_hardware=suggestion,
+        reason=_reason(name, spec, evaluated, options, best, suggestion),
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class _Settings:
+    context_tokens: int
+    concurrency: int
+    kv_cache_dtype: str
+    gpu_memory_utilization: float
+    swa_full: bool
+
+
+def _evaluate(
+    arch: Architecture, spec: HardwareSpec, quant_name: str, settings: _Settings
+) -> QuantizationFit:
+    quant = get_quantization(quant_name)
+    cards = spec.count
+    weights = weight_bytes(arch, quant)
+    kv_total = (
+        kv_cache_bytes(
+            arch,
+            context_tokens=settings.context_tokens,
+            concurrency=settings.concurrency,
+            kv_cache_dtype=settings.kv_cache_dtype,
+            swa_full=settings.swa_full,
+        )
+        or 0
+    )
+    kv_heads = arch.kv_heads or arch.attention_heads or cards
+    kv_shards = max(1, min(cards, kv_heads))  # a KV head is replicated, not split, beyond that
+    weights_per_card = weights // cards
+    kv_per_card = kv_total // kv_shards
+    utilization = 1.0 if spec.device.kind == "apple" else settings.gpu_memory_utilization
+    per_card = CardMemory(
+        weights_bytes=weights_per_card,
+        kv_cache_bytes=kv_per_card,
+        overhead_bytes=runtime_overhead_bytes(arch, weights_per_card, spec.device.kind),
+        available_bytes=int(spec.device.memory_bytes * utilization),
+    )
+    read_per_step = active_weight_bytes(arch, quant) / cards + kv_per_card
+    bandwidth = spec.device.bandwidth_gbps * 1e9 * DECODE_BANDWIDTH_EFFICIENCY[spec.device.kind]
+    decode = bandwidth / read_per_step if read_per_step > 0 else None
+    return QuantizationFit(quant_name, per_card, decode)
+
+
+def _suggest_hardware(
+    arch: Architecture, spec: HardwareSpec, quant_name: str, settings: _Settings
+) -> str | None:
+    """The GPU setup with the fewest cards, then the lowest price, that fits (same vendor as
+    the given GPU; fewer cards mean less parallelism to run)."""
+    same_vendor = spec.device.kind == "gpu"
+    best: tuple[int, float, str] | None = None
+    for device in known_devices():
+        if device.kind != "gpu" or device.usd_per_hour is None:
+            continue
+        if same_vendor and device.vendor != spec.device.vendor:
+            continue
+        for count in _SUGGESTION_COUNTS:
+            candidate = HardwareSpec(count=count, device=device)
+            if _evaluate(arch, candidate, quant_name, settings).fits:
+                key = (count, device.usd_per_hour * count, candidate.label)
+                best = key if best is None or key < best else best
+                break
+    return None if best is None else best[2]
+
+
+def _gb(n_bytes: float) -> str:
+    value = n_bytes / 1e9
+    return (
+        f"{value:.0f} GB"
+        if value >= 10
+        else f"{value:.1f} GB"
+        if value >= 1
+        else (f"{n_bytes / 1e6:.0f} MB")
+    )
+
+
+def _reason(
+    name: str,
+    spec: HardwareSpec,
+    evaluated: QuantizationFit,
+    options: tuple[QuantizationFit, ...],
+    best: str | None,
+    suggestion: str | None,
+) -> str:
+    card = evaluated.per_card
+    where = f"on {spec.label} ({_gb(card.available_bytes)} usable per card)"
+    if spec.device.kind != "gpu":
+        where = f"on {spec.label} ({_gb(card.available_bytes)} usable)"
+    per = " per card" if spec.count > 1 or spec.device.kind == "gpu" else ""
+    if evaluated.fits:
+        speed = evaluated.decode_tokens_per_s_estimate
+        speed_text = f"; decode ~{speed:.0f} tok/s per sequence (estimate)" if speed else ""
+        return (
+            f"{name} in {evaluated.quantization} fits {where}: needs {_gb(card.total_bytes)}{per}"
+            f" (weights {_gb(card.weights_bytes)}, KV {_gb(card.kv_cache_bytes)}, overhead "
+            f"{_gb(card.overhead_bytes)}){speed_text}"
+        )
+    head = f"{name} in {evaluated.quantization} needs {_gb(card.total_bytes)}{per} {where}"
+    if best is not None:
+        best_option = next(option for option in options if option.quantization == best)
+        return f"{head}; {best} would need {_gb(best_option.per_card.total_bytes)} and fits"
+    smallest = min(options, key=lambda option: option.per_card.total_bytes)
+    tail = f"; try {suggestion}" if suggestion else "; no single machine in the table fits it"
+    return (
+        f"{head}; {smallest.quantization} would need {_gb(smallest.per_card.total_bytes)}"
+        f" — does not fit either{tail}"
+    )
