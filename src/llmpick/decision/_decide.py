@@ -9,6 +9,7 @@ draws (items resampled, costs varied within their uncertainty) in which each can
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import random
@@ -104,6 +105,7 @@ def decide(
         "llmpick_version": __version__,
         "spec_hash": "sha256:" + hashlib.sha256(spec_text.encode()).hexdigest(),
         "spec_path": spec_path,
+        "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "run_id": run_id,
         "name": spec.name,
         "description": spec.description,

@@ -1,0 +1,117 @@
+"""`llmpick decide`: the main job, from a spec to a recommendation and its report."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from llmpick.cli._output import console, err_console
+from llmpick.cli.runs_commands import DB_HELP
+from llmpick.constraints import check_spec
+from llmpick.decision import DatasetItem, Evidence, decide
+from llmpick.decision._from_run import evidence_from_run
+from llmpick.evaluation import RichProgress, RunOptions, run_async
+from llmpick.report import write_report
+from llmpick.spec import load_spec
+from llmpick.store import open_store
+
+
+def register(app: typer.Typer) -> None:
+    """Add `decide` to the root app."""
+    app.command("decide")(decide_command)
+
+
+def decide_command(
+    spec_file: Path = typer.Argument(Path("llmpick.yaml"), help="The decision spec."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Report folder (default: the spec's report.output_dir)."
+    ),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N items."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Call the models even if cached."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Monte Carlo confidence."),
+) -> None:
+    """Check, evaluate, cost and decide; write report.html, decision.md and decision.json.
+
+    Example: llmpick decide examples/quickstart/llmpick.yaml -o llmpick-report
+    """
+    loaded = load_spec(spec_file)
+    spec = loaded.spec
+    check = check_spec(spec)
+    for verdict in check.excluded:
+        reasons = "; ".join(r.message for r in verdict.exclusions)
+        err_console.print(f"[dim]excluded[/] {verdict.candidate.id}: {reasons}", highlight=False)
+    eligible = [v.candidate.label for v in check.eligible]
+    ids_by_label = {v.candidate.label: v.candidate.id for v in check.verdicts}
+    evidence: dict[str, Evidence] = {}
+    items: list[DatasetItem] = []
+    run_id: str | None = None
+    if spec.dataset is not None and eligible:
+        options = RunOptions(use_cache=not no_cache, limit=limit, only=eligible)
+        with open_store(db) as store:
+            if progress:
+                with RichProgress() as bars:
+                    outcome = asyncio.run(run_async(loaded, store, options, progress=bars))
+            else:
+                outcome = asyncio.run(run_async(loaded, store, options))
+            run_id = outcome.run_id
+            evidence, items, _ = evidence_from_run(store, run_id, ids_by_label)
+    decision = decide(
+        spec,
+        check,
+        evidence,
+        items,
+        spec_text=loaded.path.read_text(encoding="utf-8"),
+        spec_path=str(spec_file),
+        run_id=run_id,
+        seed=seed,
+    )
+    out_dir = output or (loaded.base_dir / spec.report.output_dir)
+    files = write_report(decision, out_dir)
+    _print_summary(decision)
+    console.print(f"Report: [bold]{files.html}[/] (also {files.markdown.name}, {files.json.name})")
+
+
+def _print_summary(decision: dict[str, Any]) -> None:
+    table = Table(title="Decision", show_lines=False)
+    for column in ("candidate", "runs as", "quality", "p95 e2e", "$/month", "score", "note"):
+        table.add_column(column)
+    for row in sorted(decision["candidates"], key=lambda r: (r["rank"] is None, r["rank"] or 0)):
+        q = row["quality"]
+        quality = (
+            f"{q['mean']:.2f} [{q['ci_low']:.2f}, {q['ci_high']:.2f}]"
+            if q["mean"] is not None and q["ci_low"] is not None
+            else "-"
+        )
+        e2e = row["latency"].get("e2e_p95_ms")
+        usd = row["cost"]["usd_per_month"]
+        cost = f"{usd:,.0f} ({row['cost']['provenance']})" if usd is not None else "-"
+        if not row["eligible"]:
+            note = "excluded: " + row["exclusions"][0]["message"]
+        elif not row["measured"]:
+            note = row["not_measured_reason"] or "not measured"
+        else:
+            note = ""
+        table.add_row(
+            row["id"],
+            row["deployment"],
+            quality,
+            f"{e2e:,.0f} ms" if e2e is not None else "-",
+            cost,
+            f"{row['score']:.2f}" if row["score"] is not None else "-",
+            note,
+        )
+    console.print(table)
+    rec = decision["recommendation"]
+    if rec["id"]:
+        confidence = f" (best in {rec['confidence']:.0%} of draws)" if rec["confidence"] else ""
+        console.print(f"Recommendation: [bold green]{rec['id']}[/]{confidence}")
+        for reason in rec["reasons"]:
+            console.print(f"  - {reason}", highlight=False)
+    else:
+        console.print("[yellow]No recommendation:[/] " + "; ".join(rec["reasons"]))

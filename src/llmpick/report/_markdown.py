@@ -1,0 +1,319 @@
+"""decision.md: an architecture decision record (ADR) a team can review and commit.
+
+Every string from the spec, the dataset, the catalog or a model is escaped: Markdown specials are
+backslash-escaped, `<`, `>` and `&` become entities (renderers pass raw HTML through), and line
+breaks collapse to spaces so a value cannot start a heading, list or table row of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from llmpick.report._view import (
+    MISSING,
+    as_dict,
+    as_list,
+    as_number,
+    as_text,
+    candidate_name,
+    candidates,
+    dig,
+    eligible_candidates,
+    format_ci,
+    format_count,
+    format_ms,
+    format_number,
+    format_percent,
+    format_plain,
+    format_usd,
+    provenance_text,
+)
+
+__all__ = ["markdown_escape", "render_markdown"]
+
+_SPECIALS = re.compile(r"([\\`*_\[\]|~])")
+_LINE_START = re.compile(r"^(\s*)([-+=>#])")
+_ORDERED_LIST = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
+
+
+def markdown_escape(value: object) -> str:
+    """Inline-safe Markdown for untrusted text: one line, specials escaped, no raw HTML."""
+    text = " ".join(as_text(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _SPECIALS.sub(r"\\\1", text)
+    text = _ORDERED_LIST.sub(r"\1\\\2", text)
+    return _LINE_START.sub(r"\1\\\2", text)
+
+
+def _code(value: object) -> str:
+    """An identifier as a code span, fenced with enough backticks; pipes escaped for tables."""
+    text = " ".join(as_text(value).split()) or MISSING
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}".replace("|", "\\|")
+
+
+def _flatten(value: object, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested needs/constraints as (dotted.key, value) pairs for a bullet list."""
+    if isinstance(value, Mapping):
+        pairs: list[tuple[str, str]] = []
+        for key, item in value.items():
+            pairs += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return pairs
+    if isinstance(value, list):
+        if all(not isinstance(v, Mapping | list) for v in value):
+            return [(prefix, ", ".join(as_text(v) for v in value) or "none")]
+        pairs = []
+        for index, item in enumerate(value):
+            pairs += _flatten(item, f"{prefix}[{index}]")
+        return pairs
+    return [(prefix, format_plain(value))]
+
+
+def _bullets(section: object, empty: str) -> list[str]:
+    pairs = _flatten(as_dict(section))
+    if not pairs:
+        return [f"- {empty}"]
+    return [f"- {markdown_escape(key)}: {markdown_escape(value)}" for key, value in pairs]
+
+
+def _name(decision: Mapping[str, Any], candidate_id: object) -> str:
+    if not candidate_id:
+        return "none"
+    for candidate in candidates(decision):
+        if as_text(candidate.get("id")) == as_text(candidate_id):
+            return f"{markdown_escape(candidate_name(candidate))} ({_code(candidate_id)})"
+    return _code(candidate_id)
+
+
+def _kind(figure: Mapping[str, Any]) -> str:
+    return markdown_escape(figure.get("provenance") or "n/a")
+
+
+def _options_table(decision: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "| # | Option | Type | Quality [95% CI] | TTFT p95 | Cost / month | Score | P(best) "
+        "| Status |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    excluded = [c for c in candidates(decision) if c.get("eligible") is False]
+    for candidate in [*eligible_candidates(decision), *excluded]:
+        quality, latency, cost = (as_dict(candidate.get(k)) for k in ("quality", "latency", "cost"))
+        kind = "open weights" if candidate.get("open_weights") is True else "closed"
+        deployment = as_text(candidate.get("deployment"))
+        if candidate.get("eligible") is False:
+            reasons = "; ".join(
+                markdown_escape(dig(e, "message")) for e in as_list(candidate.get("exclusions"))
+            )
+            status = f"excluded: {reasons or 'no reason recorded'}"
+        else:
+            status = (
+                "eligible" if candidate.get("measured") is not False else "eligible, not measured"
+            )
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    format_count(candidate.get("rank"))
+                    if candidate.get("eligible") is not False
+                    else "",
+                    f"{markdown_escape(candidate_name(candidate))} ({_code(candidate.get('id'))})",
+                    f"{kind}, {markdown_escape(deployment)}" if deployment else kind,
+                    f"{format_ci(quality)} ({_kind(quality)})",
+                    f"{format_ms(latency.get('ttft_p95_ms'))} ({_kind(latency)})",
+                    f"{format_usd(cost.get('usd_per_month'))} ({_kind(cost)})",
+                    format_number(candidate.get("score")),
+                    format_percent(candidate.get("p_best")),
+                    status,
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def _consequences(decision: Mapping[str, Any], winner: Mapping[str, Any] | None) -> list[str]:
+    lines = ["## Consequences", "", "### Cost", ""]
+    cost = as_dict(dig(winner, "cost"))
+    if cost:
+        lines.append(
+            f"- Expected {format_usd(cost.get('usd_per_month'))} per month at "
+            f"{format_count(dig(decision, 'volume', 'requests_per_day'))} requests per day "
+            f"({format_usd(cost.get('usd_per_1k_requests'))} per 1k requests; "
+            f"{markdown_escape(provenance_text(cost))})."
+        )
+        breakdown = as_dict(cost.get("breakdown"))
+        parts = [
+            f"{markdown_escape(key.replace('_', ' '))} "
+            + (format_usd(value) if as_number(value) is not None else markdown_escape(value))
+            for key, value in breakdown.items()
+            if value is not None
+        ]
+        if parts:
+            lines.append("- Breakdown: " + "; ".join(parts) + ".")
+        lines += [f"- Assumes: {markdown_escape(a)}" for a in as_list(cost.get("assumptions"))]
+    else:
+        lines.append("- No cost figure for the chosen option.")
+    break_even = as_dict(decision.get("break_even"))
+    crossing = as_number(break_even.get("requests_per_day"))
+    if break_even:
+        if crossing is not None:
+            lines.append(
+                f"- Break-even: self-hosting {_name(decision, break_even.get('open_id'))} matches "
+                f"{_name(decision, break_even.get('closed_id'))} at about "
+                f"{crossing:,.0f} requests per day."
+            )
+        else:
+            lines.append(
+                "- Break-even: the open and closed cost lines do not cross in the range examined."
+            )
+        if break_even.get("note"):
+            lines.append(f"- {markdown_escape(break_even.get('note'))}")
+    lines += ["", "### Risks", ""]
+    risks = [markdown_escape(dig(w, "message")) for w in as_list(dig(winner, "warnings"))]
+    for figure in ("quality", "latency", "cost"):
+        kind = dig(winner, figure, "provenance")
+        if kind and kind != "measured":
+            risks.append(
+                f"The {figure} figure is {markdown_escape(kind)} only, not measured on our data."
+            )
+    confidence = as_number(dig(decision, "recommendation", "confidence"))
+    if confidence is not None and confidence < 0.7:
+        risks.append(f"Confidence is only {format_percent(confidence)}: the runner-up is close.")
+    lines += [f"- {risk}" for risk in risks] or ["- None recorded."]
+    lines += ["", "### What would change this decision", ""]
+    changes = [
+        markdown_escape(c) for c in as_list(dig(decision, "recommendation", "what_would_change"))
+    ]
+    sensitivity = as_dict(decision.get("sensitivity"))
+    flip = as_number(sensitivity.get("volume_flip_requests_per_day"))
+    if flip is not None:
+        note = markdown_escape(sensitivity.get("volume_flip_note"))
+        winner = sensitivity.get("volume_flip_winner")
+        to = f", where {_name(decision, winner)} would win" if winner else ""
+        changes.append(
+            f"A volume of about {flip:,.0f} requests per day{to}{': ' + note if note else ''}."
+        )
+    for change in as_list(sensitivity.get("weight_changes")):
+        delta = as_number(dig(change, "delta"))
+        changes.append(
+            f"Weight {_code(dig(change, 'weight'))} changed by "
+            f"{f'{delta:+.2f}' if delta is not None else MISSING}: "
+            f"{_name(decision, dig(change, 'new_winner'))} would win."
+        )
+    lines += [f"- {change}" for change in changes] or ["- Nothing computed."]
+    return lines
+
+
+def _provenance(decision: Mapping[str, Any]) -> list[str]:
+    lines = ["## Provenance", ""]
+    legend = as_dict(decision.get("provenance_legend"))
+    lines += [
+        f"- **{markdown_escape(kind)}**: {markdown_escape(text)}" for kind, text in legend.items()
+    ]
+    lines += [
+        "",
+        f"- Spec: {_code(decision.get('spec_path'))}, {_code(decision.get('spec_hash'))}",
+        f"- Generated {markdown_escape(decision.get('generated_at')) or MISSING} by llmpick "
+        f"{markdown_escape(decision.get('llmpick_version')) or MISSING}"
+        + (f", run {_code(decision.get('run_id'))}" if decision.get("run_id") else ""),
+        "",
+        "| Option | Figure | Provenance |",
+        "|---|---|---|",
+    ]
+    for candidate in eligible_candidates(decision):
+        for figure in ("quality", "latency", "cost"):
+            data = as_dict(candidate.get(figure))
+            if data:
+                lines.append(
+                    f"| {markdown_escape(candidate_name(candidate))} | {figure} | "
+                    f"{markdown_escape(provenance_text(data))} |"
+                )
+    lines += [
+        "",
+        "Full figures, per-item responses and the report: `decision.json`, `report.html`.",
+    ]
+    return lines
+
+
+def render_markdown(decision: Mapping[str, Any]) -> str:
+    """The decision record as Markdown text."""
+    recommendation = as_dict(decision.get("recommendation"))
+    winner = next(
+        (
+            c
+            for c in candidates(decision)
+            if as_text(c.get("id")) == as_text(recommendation.get("id"))
+        ),
+        None,
+    )
+    chosen = markdown_escape(
+        recommendation.get("label") or candidate_name(winner, recommendation.get("id"))
+    )
+    title = markdown_escape(decision.get("name") or "LLM choice")
+    volume = as_dict(decision.get("volume"))
+    lines = [
+        f"# Use {chosen} for {title}" if recommendation else f"# LLM choice for {title}",
+        "",
+        "- Status: proposed",
+        f"- Date: {markdown_escape(decision.get('generated_at')) or MISSING}",
+        f"- Spec: {_code(decision.get('spec_path'))}",
+        "",
+        "## Context",
+        "",
+    ]
+    if decision.get("description"):
+        lines += [markdown_escape(decision.get("description")), ""]
+    lines += [
+        f"Volume: {format_count(volume.get('requests_per_day'))} requests per day, "
+        f"{format_count(volume.get('mean_input_tokens'))} input and "
+        f"{format_count(volume.get('mean_output_tokens'))} output tokens per request on average.",
+        "",
+        "Needs:",
+        "",
+        *_bullets(decision.get("needs"), "none stated"),
+        "",
+        "Constraints:",
+        "",
+        *_bullets(decision.get("constraints"), "none stated"),
+        "",
+        "Weights: "
+        + (
+            ", ".join(
+                f"{markdown_escape(k)} {format_number(v)}"
+                for k, v in as_dict(decision.get("weights")).items()
+            )
+            or "defaults"
+        )
+        + ".",
+        "",
+        "## Options considered",
+        "",
+        *_options_table(decision),
+        "",
+        "## Decision",
+        "",
+    ]
+    if recommendation:
+        confidence = format_percent(recommendation.get("confidence"))
+        lines += [
+            f"We choose **{chosen}** ({_code(recommendation.get('id'))}), confidence {confidence}.",
+            "",
+        ]
+        lines += [
+            f"- {markdown_escape(reason)}" for reason in as_list(recommendation.get("reasons"))
+        ]
+        lines += [
+            "",
+            f"Runner-up: {_name(decision, recommendation.get('runner_up'))}. "
+            f"Best open-weight option: {_name(decision, recommendation.get('best_open'))}. "
+            f"Best closed option: {_name(decision, recommendation.get('best_closed'))}.",
+        ]
+    else:
+        lines.append(
+            "No option is recommended: none was eligible, or the decision was not computed."
+        )
+    lines += ["", *_consequences(decision, winner), "", *_provenance(decision)]
+    return "\n".join(lines) + "\n"

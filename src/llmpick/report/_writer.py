@@ -1,0 +1,116 @@
+"""Write the three report files together, or none of them.
+
+All three are rendered in memory first, then written to hidden temporary files in the target
+folder and renamed into place. A failure while rendering or writing leaves the folder as it was
+(earlier reports included); only a crash between the three renames could mix old and new files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmpick.report._html import render_html
+from llmpick.report._item_browser import DEFAULT_BUDGET_BYTES
+from llmpick.report._markdown import render_markdown
+from llmpick.report._view import ReportError, check_decision
+
+__all__ = [
+    "HTML_NAME",
+    "JSON_NAME",
+    "MARKDOWN_NAME",
+    "ReportFiles",
+    "decision_json",
+    "write_report",
+]
+
+HTML_NAME, MARKDOWN_NAME, JSON_NAME = "report.html", "decision.md", "decision.json"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where the report went: open `html` in a browser, commit `markdown`, feed `json` to tools."""
+
+    html: Path
+    markdown: Path
+    json: Path
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter((self.html, self.markdown, self.json))
+
+
+def _finite(value: Any) -> Any:
+    """The value with NaN and ±infinity replaced by null, which JSON cannot hold."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def decision_json(decision: Mapping[str, Any]) -> bytes:
+    """decision.json's bytes: the dict as given, pretty-printed UTF-8 (NaN/inf become null)."""
+    try:
+        text = json.dumps(decision, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(decision), indent=2, ensure_ascii=False, allow_nan=False)
+    except TypeError as error:
+        raise ReportError(
+            f"decision cannot be written as JSON: {error}; the decision engine must return "
+            "plain dicts, lists, strings, numbers, booleans and null"
+        ) from None
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in model output: \u-escape everything
+        return (json.dumps(_finite(decision), indent=2, allow_nan=False) + "\n").encode("ascii")
+
+
+def write_report(
+    decision: Mapping[str, Any], out_dir: Path, *, browser_budget_bytes: int = DEFAULT_BUDGET_BYTES
+) -> ReportFiles:
+    """Write report.html, decision.md and decision.json into `out_dir` (created if missing).
+
+    `decision` is the decision engine's dict; missing or null figures are shown as unknown.
+    `browser_budget_bytes` caps the item browser's embedded data (long texts are truncated
+    visibly to fit). Raises `ReportError` for a decision of the wrong shape or an unwritable
+    folder; existing files are then left untouched.
+    """
+    checked = check_decision(decision)
+    out_dir = Path(out_dir)
+    contents = {
+        JSON_NAME: decision_json(checked),
+        MARKDOWN_NAME: render_markdown(checked).encode("utf-8", errors="replace"),
+        HTML_NAME: render_html(checked, browser_budget_bytes).encode("utf-8", errors="replace"),
+    }
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportError(f"cannot create report folder {out_dir}: {error.strerror}") from None
+    temporary: dict[str, Path] = {}
+    try:
+        for name, data in contents.items():
+            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            temporary[name] = Path(temp_name)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temp_name, 0o644)
+        for name, path in temporary.items():
+            os.replace(path, out_dir / name)
+    except OSError as error:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+        raise ReportError(
+            f"cannot write the report into {out_dir}: {error.strerror or error}; "
+            "check the folder exists, is writable and has free space"
+        ) from None
+    return ReportFiles(out_dir / HTML_NAME, out_dir / MARKDOWN_NAME, out_dir / JSON_NAME)
