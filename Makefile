@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/llmpick check examples/quickstart/llmpick.yaml
+	$(VENV)/bin/llmpick decide examples/quickstart/llmpick.yaml
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

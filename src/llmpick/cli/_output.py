@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -11,6 +12,9 @@ from rich.console import Console
 
 console = Console()
 err_console = Console(stderr=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    # Piped or in CI Rich assumes 80 columns, which squeezes tables into ellipses.
+    console.width = 120
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

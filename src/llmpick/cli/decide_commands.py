@@ -78,9 +78,13 @@ def decide_command(
 
 
 def _print_summary(decision: dict[str, Any]) -> None:
-    table = Table(title="Decision", show_lines=False)
-    for column in ("candidate", "runs as", "quality", "p95 e2e", "$/month", "score", "note"):
-        table.add_column(column)
+    table = Table(title="Decision", show_lines=False, pad_edge=False)
+    table.add_column("candidate", no_wrap=True)
+    table.add_column("quality [95% CI]", no_wrap=True)
+    table.add_column("p95 e2e", justify="right", no_wrap=True)
+    table.add_column("$/month", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", min_width=5)
+    table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=44)
     for row in sorted(decision["candidates"], key=lambda r: (r["rank"] is None, r["rank"] or 0)):
         q = row["quality"]
         quality = (
@@ -90,16 +94,16 @@ def _print_summary(decision: dict[str, Any]) -> None:
         )
         e2e = row["latency"].get("e2e_p95_ms")
         usd = row["cost"]["usd_per_month"]
-        cost = f"{usd:,.0f} ({row['cost']['provenance']})" if usd is not None else "-"
+        marker = {"catalog": "", "estimate": " est."}.get(row["cost"]["provenance"], "")
+        cost = f"{usd:,.0f}{marker}" if usd is not None else "-"
         if not row["eligible"]:
             note = "excluded: " + row["exclusions"][0]["message"]
         elif not row["measured"]:
             note = row["not_measured_reason"] or "not measured"
         else:
-            note = ""
+            note = "measured"
         table.add_row(
             row["id"],
-            row["deployment"],
             quality,
             f"{e2e:,.0f} ms" if e2e is not None else "-",
             cost,
