@@ -32,6 +32,10 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "catalog_commands",
     "check_commands",
     "fit_commands",
+    "provider_commands",
+    "eval_commands",
+    "runs_commands",
+    "decide_commands",
 )
 
 

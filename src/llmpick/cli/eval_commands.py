@@ -1,0 +1,96 @@
+"""`llmpick eval SPEC`: run the candidates over the spec's dataset and print the summary."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+
+from llmpick.cli._output import console, err_console, print_json
+from llmpick.cli.runs_commands import DB_HELP, render_summary
+from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
+from llmpick.spec import load_spec
+from llmpick.store import open_store
+
+
+def register(app: typer.Typer) -> None:
+    """Add `eval` to the root app."""
+    app.command("eval")(eval_command)
+
+
+def eval_command(
+    spec: Path = typer.Argument(Path("llmpick.yaml"), help="The decision spec (llmpick.yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Call the models even if cached."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N items."),
+    sample: int | None = typer.Option(None, "--sample", min=1, help="N random items (--seed)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for --sample."),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Ask K times per item (variance)."),
+    candidate: list[str] = typer.Option(
+        [], "--candidate", "-c", help="Only this candidate (repeatable)."
+    ),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", min=1, help="Most requests in flight per HTTP candidate."
+    ),
+    fresh: bool = typer.Option(False, "--fresh", help="Start a new run; never resume one."),
+    skip_bad_rows: bool = typer.Option(
+        False, "--skip-bad-rows", help="Skip unusable dataset rows instead of stopping."
+    ),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Evaluate the spec's candidates on its dataset; resumes an interrupted identical run.
+
+    Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20
+    """
+    loaded = load_spec(spec)
+    for warning in loaded.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    options = RunOptions(
+        use_cache=not no_cache,
+        limit=limit,
+        sample=sample,
+        seed=seed,
+        repeat=repeat,
+        skip_bad_rows=skip_bad_rows,
+        resume=not fresh,
+        only=candidate or None,
+        concurrency=concurrency,
+    )
+    with open_store(db) as store:
+        try:
+            if progress:
+                with RichProgress() as bars:
+                    outcome = asyncio.run(run_async(loaded, store, options, progress=bars))
+            else:
+                outcome = asyncio.run(run_async(loaded, store, options))
+        except KeyboardInterrupt:
+            err_console.print(
+                "[yellow]Interrupted.[/] Everything finished so far is stored; run the same "
+                "command again to resume.",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+        for row in outcome.skipped_rows:
+            err_console.print(f"[yellow]skipped:[/] {row}", highlight=False)
+        if outcome.resumed:
+            err_console.print(
+                f"Resumed run {outcome.run_id}: {outcome.skipped_done} results were already "
+                "stored.",
+                highlight=False,
+            )
+        summary = summarize_run(store, outcome.run_id)
+    if as_json:
+        data = summary.to_dict()
+        data["calls_made"] = outcome.calls_made
+        data["from_cache"] = outcome.cached
+        data["resumed"] = outcome.resumed
+        print_json(data)
+        return
+    render_summary(summary)
+    console.print(
+        f"{outcome.calls_made} calls made, {outcome.cached} answered from the cache. "
+        f"Details: llmpick runs show {outcome.run_id}",
+        highlight=False,
+    )

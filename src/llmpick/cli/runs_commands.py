@@ -1,0 +1,339 @@
+"""`llmpick runs list | show | compare | export`: look at stored evaluation runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import typer
+from rich.table import Table
+
+from llmpick.cli._output import console, fail, print_json
+from llmpick.evaluation import CandidateSummary, RunSummary, summarize_run
+from llmpick.store import SqliteStore, open_store
+
+runs_app = typer.Typer(help="List, show, compare and export evaluation runs.", no_args_is_help=True)
+
+DB_HELP = "SQLite database (default: $LLMPICK_HOME/llmpick.sqlite)."
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `runs` group to the root app."""
+    app.add_typer(runs_app, name="runs")
+
+
+def _open(db: Path | None) -> SqliteStore:
+    if db is not None and not db.exists():
+        fail(f"database {db} does not exist; run `llmpick eval SPEC --db {db}` first")
+    return open_store(db)
+
+
+def _run_id(store: SqliteStore, run: str) -> str:
+    if run == "latest":
+        found = store.latest_run_id()
+        if found is None:
+            fail("no runs yet; start one with `llmpick eval llmpick.yaml`")
+        return found
+    record = store.get_run(run)
+    if record is None:
+        fail(f"no run {run!r} (or the prefix is not unique); `llmpick runs list` shows the runs")
+    return record.id
+
+
+@runs_app.command("list")
+def list_runs(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many recent runs to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List recent evaluation runs, newest first.
+
+    Example: llmpick runs list --limit 5
+    """
+    with _open(db) as store:
+        runs = store.list_runs(limit)
+        rows: list[dict[str, Any]] = []
+        for run in runs:
+            candidates = store.candidates(run.id)
+            rows.append(
+                {
+                    "id": run.id,
+                    "created_at": run.created_at,
+                    "spec": run.spec_name,
+                    "status": run.status,
+                    "items": sum(1 for _ in store.items(run.id)),
+                    "candidates": len(candidates),
+                    "measured": sum(c.status == "measured" for c in candidates),
+                }
+            )
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No runs yet. Start one with: llmpick eval llmpick.yaml")
+        return
+    table = Table("run", "created", "spec", "status", "items", "candidates (measured)")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["created_at"],
+            r["spec"],
+            r["status"],
+            str(r["items"]),
+            f"{r['candidates']} ({r['measured']})",
+        )
+    console.print(table)
+
+
+@runs_app.command("show")
+def show(
+    run: str = typer.Argument("latest", help="Run id (a unique prefix is enough) or `latest`."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Show a run's quality (with 95% intervals), latency, cost and paired comparisons.
+
+    Example: llmpick runs show latest
+    """
+    with _open(db) as store:
+        summary = summarize_run(store, _run_id(store, run))
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    render_summary(summary)
+
+
+@runs_app.command("compare")
+def compare(
+    run: str = typer.Argument("latest", help="Run id or `latest`."),
+    run2: str | None = typer.Argument(None, help="A second run: compare the same candidates."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    metric: str | None = typer.Option(None, "--metric", "-m", help="Metric (default: primary)."),
+    show_all: bool = typer.Option(False, "--all", help="Show items where all agree too."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Most items to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Item by item: where candidates (or two runs) disagree, with each answer and score.
+
+    Example: llmpick runs compare latest --metric accuracy
+    """
+    with _open(db) as store:
+        first = _run_id(store, run)
+        record = store.get_run(first)
+        assert record is not None
+        metric = metric or record.primary_metric
+        columns: dict[str, tuple[str, str]] = {}  # column -> (run id, candidate label)
+        runs = [first] if run2 is None else [first, _run_id(store, run2)]
+        for index, run_id in enumerate(runs):
+            for c in store.candidates(run_id):
+                if c.status == "measured":
+                    name = c.label if run2 is None else f"{c.label} [{'AB'[index]}]"
+                    columns[name] = (run_id, c.label)
+        items = {i.item_id: i for i in store.items(first)}
+        answers: dict[str, dict[str, tuple[str | None, float | None]]] = defaultdict(dict)
+        for name, (run_id, label) in columns.items():
+            texts = {r.item_id: r.text for r in store.responses(run_id, label) if r.repeat == 0}
+            for s in store.scores(run_id, label):
+                if s.metric == metric and s.repeat == 0:
+                    answers[s.item_id][name] = (texts.get(s.item_id), s.value)
+    rows: list[dict[str, Any]] = []
+    for item_id, item in items.items():
+        per = answers.get(item_id, {})
+        values = {v for _, v in per.values()}
+        if not show_all and len(values) <= 1:
+            continue
+        rows.append(
+            {
+                "item_id": item_id,
+                "input": item.input,
+                "expected": item.expected,
+                "answers": {name: {"text": t, "score": v} for name, (t, v) in per.items()},
+            }
+        )
+    rows = rows[:limit]
+    if as_json:
+        print_json({"metric": metric, "runs": runs, "items": rows})
+        return
+    if not rows:
+        console.print(f"No disagreements on {metric} between {', '.join(columns) or 'nobody'}.")
+        return
+    table = Table("item", "input", "expected", *columns, title=f"Disagreements on {metric}")
+    for row in rows:
+        cells = []
+        for name in columns:
+            answer = row["answers"].get(name)
+            if answer is None:
+                cells.append("-")
+                continue
+            mark = "✓" if answer["score"] == 1 else ("✗" if answer["score"] == 0 else "")
+            score = "" if answer["score"] is None else f" ({answer['score']:.2g})"
+            cells.append(f"{mark}{score} {_clip(answer['text'] or '', 40)}")
+        table.add_row(
+            row["item_id"], _clip(row["input"], 50), _clip(row["expected"] or "", 20), *cells
+        )
+    console.print(table)
+
+
+@runs_app.command("export")
+def export(
+    run: str = typer.Argument("latest", help="Run id or `latest`."),
+    format: str = typer.Option("jsonl", "--format", "-f", help="csv or jsonl."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Export every response with its item, timings, cost and scores (one row per response).
+
+    Example: llmpick runs export latest --format csv -o results.csv
+    """
+    if format not in ("csv", "jsonl"):
+        fail(f"unknown format {format!r}; use csv or jsonl")
+    with _open(db) as store:
+        run_id = _run_id(store, run)
+        record = store.get_run(run_id)
+        assert record is not None
+        metrics: list[str] = record.config.get("metrics", [])
+        items = {i.item_id: i for i in store.items(run_id)}
+        scores: dict[tuple[str, str, int], dict[str, Any]] = defaultdict(dict)
+        for s in store.scores(run_id):
+            scores[(s.candidate, s.item_id, s.repeat)][s.metric] = s.value
+        rows = []
+        for r in store.responses(run_id):
+            item = items.get(r.item_id)
+            row: dict[str, Any] = {
+                "run_id": run_id,
+                "candidate": r.candidate,
+                "item_id": r.item_id,
+                "repeat": r.repeat,
+                "category": item.category if item else None,
+                "input": item.input if item else None,
+                "expected": item.expected if item else None,
+                "output": r.text,
+                "error": r.error,
+                "finish_reason": r.finish_reason,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "ttft_s": r.ttft_s,
+                "e2e_s": r.e2e_s,
+                "tpot_s": r.tpot_s,
+                "cost_usd": r.cost_usd,
+                "from_cache": r.from_cache,
+            }
+            for metric in metrics:
+                row[f"score_{metric}"] = scores[(r.candidate, r.item_id, r.repeat)].get(metric)
+            rows.append(row)
+    handle: TextIO = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if format == "jsonl":
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["run_id"])
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if output:
+            handle.close()
+    if output:
+        console.print(f"Wrote {len(rows)} rows to {output}", highlight=False)
+
+
+# Rendering (shared with `llmpick eval`) ----------------------------------------------------------
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:,.0f}"
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value:,.2f}" if value >= 0.01 else f"${value:.2g}"
+
+
+def _tokens(mean_in: float | None, mean_out: float | None) -> str:
+    if mean_in is None or mean_out is None:
+        return "-"
+    return f"{mean_in:,.0f} / {mean_out:,.1f}"
+
+
+def _quality_cell(c: CandidateSummary, metric: str) -> str:
+    m = c.metrics.get(metric)
+    if m is None or m.mean is None:
+        return "-"
+    ci = "" if m.ci_low is None or m.ci_high is None else f" ({m.ci_low:.2f}–{m.ci_high:.2f})"
+    return f"{m.mean:.3f}{ci}"
+
+
+def render_summary(summary: RunSummary) -> None:
+    """Print a run's summary tables to the console."""
+    run = summary.run
+    primary = summary.primary_metric
+    metrics: list[str] = run.config.get("metrics", [primary])
+    others = [m for m in metrics if m != primary]
+    table = Table(
+        "candidate",
+        f"{primary} (95% CI)",
+        *others,
+        "TTFT p50/p95 ms",
+        "E2E p50/p95 ms",
+        "tok/s",
+        "tokens in/out",
+        "$ / 1k items",
+        "$ / correct",
+        title=f"Run {run.id}: {run.spec_name}, {summary.items} items, {run.status}",
+    )
+    unmeasured: list[tuple[str, str]] = []
+    for c in summary.candidates:
+        if not c.measured or not c.responses:
+            reason = c.reason or c.status_text
+            if c.errors:
+                reason = f"all {c.errors} calls failed: {c.first_error}"
+            unmeasured.append((c.label, reason))
+            continue
+        latency = c.latency
+        cost = c.cost
+        table.add_row(
+            c.label + (f" [red]({c.errors} errors)[/]" if c.errors else ""),
+            _quality_cell(c, primary),
+            *[_quality_cell(c, m) for m in others],
+            f"{_ms(latency['ttft_s'].p50)} / {_ms(latency['ttft_s'].p95)}",
+            f"{_ms(latency['e2e_s'].p50)} / {_ms(latency['e2e_s'].p95)}",
+            "-" if c.output_tokens_per_s is None else f"{c.output_tokens_per_s:,.1f}",
+            _tokens(c.mean_input_tokens, c.mean_output_tokens),
+            _usd(cost.per_1k_items_usd) if cost and cost.priced else "self-hosted",
+            _usd(cost.per_correct_usd) if cost and cost.priced else "-",
+        )
+    console.print(table)
+    for label, reason in unmeasured:
+        console.print(f"[yellow]{label}[/]: {reason}", highlight=False)
+    cached = sum(c.from_cache for c in summary.candidates)
+    if cached:
+        console.print(
+            f"{cached} responses came from the cache (timings are those of the original calls).",
+            highlight=False,
+        )
+    primary_pairs = [p for p in summary.comparisons if p.metric == primary]
+    if primary_pairs:
+        pairs = Table(
+            "A", "B", "n", "A − B (95% CI)", "P(A better)", "test", "p", title=f"Paired: {primary}"
+        )
+        for p in primary_pairs:
+            pairs.add_row(
+                p.a,
+                p.b,
+                str(p.n),
+                f"{p.diff:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]",
+                f"{p.prob_a_better:.2f}",
+                p.method + (f" ({p.a_only} vs {p.b_only})" if p.a_only is not None else ""),
+                "-" if p.p_value is None else f"{p.p_value:.3g}",
+            )
+        console.print(pairs)

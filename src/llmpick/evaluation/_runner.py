@@ -1,0 +1,575 @@
+"""Run every candidate over the dataset: async, bounded per endpoint, cached, resumable.
+
+    from llmpick.evaluation import RunOptions, evaluate
+    from llmpick.spec import load_spec
+    from llmpick.store import open_store
+
+    with open_store() as store:
+        outcome = evaluate(load_spec("llmpick.yaml"), store, RunOptions(limit=50))
+
+Each result (response, scores, cache entry) is committed to the store as soon as it completes.
+A run is identified by a fingerprint of what it measures (items, prompts, candidates, scorers,
+options); starting the same run again resumes the unfinished one: finished items are skipped and
+the cache answers any call already made, so a run killed even with SIGKILL loses nothing and
+repeats no request that had completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from llmpick._errors import LlmpickError
+from llmpick.catalog import Catalog, load_catalog
+from llmpick.evaluation._calls import IDENTITY_KEYS, ModelCaller, answer_of
+from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
+from llmpick.evaluation._dataset import FieldMapping, Item, load_dataset, select_items
+from llmpick.evaluation._prompts import COMPLETION_STOP, PromptBuilder, prompt_for_cache
+from llmpick.evaluation._scorers import Sample, Score, Scorer, build_scorer
+from llmpick.providers import (
+    AuthenticationError,
+    GenerateParams,
+    ModelNotFoundError,
+    Prompt,
+    Provider,
+    ProviderError,
+    ProviderSetupError,
+    create_provider,
+)
+from llmpick.spec import LoadedSpec, Spec
+from llmpick.store import (
+    CachedAnswer,
+    CacheKeyer,
+    CandidateRecord,
+    ItemRecord,
+    ResponseRecord,
+    ResultRecord,
+    RunRecord,
+    ScoreRecord,
+    Store,
+)
+
+__all__ = ["EvaluationError", "ProgressSink", "RunOptions", "RunOutcome", "evaluate", "run_async"]
+
+# Errors that will not go away by asking again: stop calling that candidate.
+_FATAL = (AuthenticationError, ModelNotFoundError, ProviderSetupError)
+_CACHE_CHUNK = 512
+
+
+class EvaluationError(LlmpickError):
+    """The evaluation cannot start (no dataset section, bad scorer, unusable rows)."""
+
+
+@dataclass
+class RunOptions:
+    """How to run: the CLI's flags, for library callers."""
+
+    use_cache: bool = True
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+    repeat: int = 1
+    skip_bad_rows: bool = False
+    resume: bool = True
+    only: Sequence[str] | None = None
+    concurrency: int | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    resumed: bool
+    items: int
+    candidates: list[CandidateRecord]
+    calls_made: int = 0
+    cached: int = 0
+    skipped_done: int = 0
+    errors: int = 0
+    skipped_rows: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+class ProgressSink(Protocol):
+    """Told how far each candidate is (the CLI draws Rich progress bars from it)."""
+
+    def start(self, label: str, total: int, completed: int) -> None: ...
+    def advance(self, label: str, amount: int = 1) -> None: ...
+    def finish(self, label: str, note: str) -> None: ...
+
+
+class _NoProgress:
+    def start(self, label: str, total: int, completed: int) -> None:
+        pass
+
+    def advance(self, label: str, amount: int = 1) -> None:
+        pass
+
+    def finish(self, label: str, note: str) -> None:
+        pass
+
+
+def evaluate(
+    spec: LoadedSpec | Spec,
+    store: Store,
+    options: RunOptions | None = None,
+    *,
+    base_dir: Path | None = None,
+    progress: ProgressSink | None = None,
+    catalog: Catalog | None = None,
+) -> RunOutcome:
+    """Run (or resume) the evaluation the spec describes; blocks until done. See `run_async`."""
+    return asyncio.run(
+        run_async(spec, store, options, base_dir=base_dir, progress=progress, catalog=catalog)
+    )
+
+
+async def run_async(
+    spec: LoadedSpec | Spec,
+    store: Store,
+    options: RunOptions | None = None,
+    *,
+    base_dir: Path | None = None,
+    progress: ProgressSink | None = None,
+    catalog: Catalog | None = None,
+) -> RunOutcome:
+    """Run the evaluation in the current event loop. On cancellation (Ctrl-C) the run is marked
+    `interrupted` and everything finished so far stays stored; running it again resumes it."""
+    options = options or RunOptions()
+    if isinstance(spec, LoadedSpec):
+        base_dir = base_dir or spec.base_dir
+        spec_path: str | None = str(spec.path)
+        spec = spec.spec
+    else:
+        spec_path = None
+    base_dir = base_dir or Path.cwd()
+    if spec.dataset is None:
+        raise EvaluationError("the spec has no `dataset` section; add one to evaluate models")
+    if options.repeat < 1:
+        raise EvaluationError("--repeat must be at least 1")
+    dataset = spec.dataset
+    mapping = FieldMapping(
+        input_field=dataset.input_field,
+        expected_field=dataset.expected_field,
+        id_field=dataset.id_field,
+        category_field=dataset.category_field,
+    )
+    source = dataset.path if dataset.path.is_absolute() else base_dir / dataset.path
+    loaded = load_dataset(
+        source, mapping, format=dataset.format, skip_bad_rows=options.skip_bad_rows
+    )
+    items = select_items(
+        loaded.items, limit=options.limit, sample=options.sample, seed=options.seed
+    )
+    scorers = [
+        build_scorer(s.type, s.metric, s.options, base_dir=base_dir) for s in spec.scoring.scorers
+    ]
+    catalog = catalog or load_catalog()
+    planned = plan_candidates(
+        spec.candidates,
+        dataset,
+        catalog,
+        base_dir,
+        only=options.only,
+        concurrency=options.concurrency,
+    )
+    if options.only:
+        unknown = sorted(set(options.only) - {p.label for p in planned})
+        if unknown:
+            labels = ", ".join(c.label for c in spec.candidates)
+            raise EvaluationError(
+                f"no candidate named {', '.join(unknown)}; the spec has: {labels}"
+            )
+    if not planned:
+        raise EvaluationError("the spec lists no candidates; add some under `candidates`")
+
+    fingerprint = _fingerprint(spec, items, planned, options)
+    run = store.find_resumable_run(fingerprint) if options.resume else None
+    resumed = run is not None
+    if run is None:
+        run = RunRecord(
+            id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3),
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            status="running",
+            spec_name=spec.name,
+            spec_path=spec_path,
+            fingerprint=fingerprint,
+            primary_metric=spec.scoring.primary,
+            config={
+                "metrics": [s.metric for s in scorers],
+                "scorers": [s.model_dump() for s in spec.scoring.scorers],
+                "repeat": options.repeat,
+                "limit": options.limit,
+                "sample": options.sample,
+                "seed": options.seed,
+                "dataset": str(dataset.path),
+                "dataset_rows": len(loaded.items),
+                "quality_min": spec.needs.quality.min_value,
+            },
+        )
+        store.create_run(run)
+        store.save_items(run.id, (_item_record(i, n) for n, i in enumerate(items)))
+    else:
+        store.set_run_status(run.id, "running")
+    store.save_candidates(run.id, [_candidate_record(p, None) for p in planned])
+
+    outcome = RunOutcome(run.id, resumed, len(items), [], skipped_rows=loaded.skipped)
+    env = ModelCaller(store, catalog, options.use_cache)
+    sink = progress or _NoProgress()
+    evaluators = [
+        _CandidateRun(p, dataset, items, scorers, store, run.id, options, env, sink, outcome)
+        for p in planned
+    ]
+    try:
+        # In-process models share this machine's cores: run them one after another, or each
+        # would slow the other down and their latencies would mean nothing.
+        measurable = [e for e in evaluators if e.planned.measurable]
+        local = [e for e in measurable if e.in_process]
+        remote = [e for e in measurable if not e.in_process]
+        await asyncio.gather(*(e.run() for e in remote), _one_after_another(local))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        outcome.interrupted = True
+        store.set_run_status(run.id, "interrupted")
+        store.save_candidates(run.id, [e.record() for e in evaluators])
+        raise
+    finally:
+        await env.aclose()
+    records = [e.record() for e in evaluators]
+    store.save_candidates(run.id, records)
+    store.set_run_status(run.id, "finished")
+    outcome.candidates = records
+    return outcome
+
+
+async def _one_after_another(runs: Sequence[_CandidateRun]) -> None:
+    for candidate_run in runs:
+        await candidate_run.run()
+
+
+# One candidate ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Job:
+    item: Item
+    repeat: int
+    prompt: Prompt
+    key: str
+
+
+class _CandidateRun:
+    def __init__(
+        self,
+        planned: PlannedCandidate,
+        dataset: Any,
+        items: list[Item],
+        scorers: list[Scorer],
+        store: Store,
+        run_id: str,
+        options: RunOptions,
+        env: ModelCaller,
+        sink: ProgressSink,
+        outcome: RunOutcome,
+    ) -> None:
+        self.planned = planned
+        self.items = items
+        self.scorers = scorers
+        self.store = store
+        self.run_id = run_id
+        self.options = options
+        self.env = env
+        self.sink = sink
+        self.outcome = outcome
+        self.builder = PromptBuilder(
+            template=planned.template,
+            mode=planned.prompt_mode,
+            system_prompt=dataset.system_prompt,
+            few_shot=[(s.input, s.output) for s in dataset.few_shot],
+            input_field=dataset.input_field,
+        )
+        self.params = GenerateParams(
+            max_tokens=dataset.max_output_tokens,
+            temperature=dataset.temperature,
+            stop=COMPLETION_STOP if planned.prompt_mode == "completion" else (),
+        )
+        self.sync_scoring = not any(s.is_async for s in scorers)
+        self.fatal: str | None = None
+        self.successes = 0
+        self.failures = 0
+        self.first_error: str | None = None
+        config = planned.provider_config or {}
+        self.identity = {k: config.get(k) for k in IDENTITY_KEYS}
+        self.keyer = CacheKeyer(self.identity, self.params.output_affecting())
+        self.writer = _ResultWriter(store, run_id)
+        self.in_process = config.get("kind") == "llamacpp"
+
+    def record(self) -> CandidateRecord:
+        p = self.planned
+        if not p.measurable:
+            return _candidate_record(p, None)
+        if self.fatal is not None:
+            return _candidate_record(p, self.fatal, status="not_measured")
+        if self.successes == 0 and self.failures:
+            return _candidate_record(p, f"every call failed: {self.first_error}", status="failed")
+        return _candidate_record(p, None, status="measured")
+
+    async def run(self) -> None:
+        label = self.planned.label
+        done = self.store.completed_keys(self.run_id, label)
+        total = len(self.items) * self.options.repeat
+        self.outcome.skipped_done += len(done)
+        self.successes += len(done)
+        self.sink.start(label, total, len(done))
+        assert self.planned.provider_config is not None
+        try:
+            provider = create_provider(self.planned.provider_config)
+        except (ProviderError, ValueError) as exc:
+            self.fatal = str(exc)
+            self.sink.finish(label, "not measured")
+            return
+        queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.planned.concurrency * 2)
+        workers = [
+            asyncio.create_task(self._worker(provider, queue))
+            for _ in range(self.planned.concurrency)
+        ]
+        try:
+            for chunk in self._pending_chunks(done):
+                if self.fatal:
+                    break
+                for job in await self._answer_from_cache(chunk):
+                    if self.fatal:
+                        break
+                    await queue.put(job)
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            self.writer.flush()
+            await provider.aclose()
+        self.sink.finish(label, "not measured" if self.fatal else "done")
+
+    def _pending_chunks(self, done: set[tuple[str, int]]) -> Iterator[list[_Job]]:
+        chunk: list[_Job] = []
+        for repeat in range(self.options.repeat):
+            for item in self.items:
+                if (item.id, repeat) in done:
+                    continue
+                prompt = self.builder.build(item)
+                key = self.keyer.key(prompt_for_cache(prompt), repeat)
+                chunk.append(_Job(item, repeat, prompt, key))
+                if len(chunk) >= _CACHE_CHUNK:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+    async def _answer_from_cache(self, chunk: list[_Job]) -> list[_Job]:
+        """Store the jobs the cache can answer (in one transaction); return the others."""
+        if not self.options.use_cache:
+            return chunk
+        hits = self.store.cache_get_many([job.key for job in chunk])
+        if not hits:
+            return chunk
+        results = []
+        remaining = []
+        for job in chunk:
+            payload = hits.get(job.key)
+            if payload is None:
+                remaining.append(job)
+                continue
+            answer = CachedAnswer.from_json(payload)
+            results.append(await self._result(job, answer, from_cache=True))
+        self.store.save_results(self.run_id, results)
+        self.successes += len(results)
+        self.outcome.cached += len(results)
+        self.sink.advance(self.planned.label, len(results))
+        return remaining
+
+    async def _worker(self, provider: Provider, queue: asyncio.Queue[_Job | None]) -> None:
+        label = self.planned.label
+        while True:
+            job = await queue.get()
+            if job is None or self.fatal:
+                if job is not None:
+                    continue  # drain: the producer stops soon
+                return
+            try:
+                response = await provider.generate(job.prompt, self.params)
+            except _FATAL as exc:
+                self.fatal = str(exc)
+                continue
+            except ProviderError as exc:
+                self._save_error(job, exc)
+                continue
+            self.outcome.calls_made += 1
+            answer = answer_of(response)
+            result = await self._result(job, answer, from_cache=False)
+            result.cache_entry = (job.key, answer.to_json())
+            self.writer.add(result)
+            self.successes += 1
+            self.sink.advance(label)
+
+    def _save_error(self, job: _Job, exc: ProviderError) -> None:
+        self.failures += 1
+        self.outcome.errors += 1
+        if self.first_error is None:
+            self.first_error = str(exc)
+        record = ResponseRecord(
+            candidate=self.planned.label,
+            item_id=job.item.id,
+            repeat=job.repeat,
+            text=exc.partial_text or None,
+            error_type=type(exc).__name__,
+            error=str(exc),
+            cache_key=job.key,
+        )
+        self.writer.add(ResultRecord(record, []))
+        self.sink.advance(self.planned.label)
+
+    async def _result(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
+        entry = self.planned.catalog_entry
+        response = ResponseRecord(
+            candidate=self.planned.label,
+            item_id=job.item.id,
+            repeat=job.repeat,
+            text=answer.text,
+            finish_reason=answer.finish_reason,
+            input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            cached_input_tokens=answer.cached_input_tokens,
+            usage_source=answer.usage_source,
+            ttft_s=answer.ttft_s,
+            e2e_s=answer.e2e_s,
+            tpot_s=answer.tpot_s,
+            output_tokens_per_s=answer.output_tokens_per_s,
+            cost_usd=call_cost_usd(
+                entry, answer.input_tokens, answer.output_tokens, answer.cached_input_tokens
+            ),
+            from_cache=from_cache,
+            cache_key=job.key,
+        )
+        sample = Sample(job.item, answer.text, self.planned.label)
+        scores = []
+        for scorer in self.scorers:
+            score = await _score(scorer, sample, self.env, self.sync_scoring)
+            scores.append(
+                ScoreRecord(
+                    candidate=self.planned.label,
+                    item_id=job.item.id,
+                    repeat=job.repeat,
+                    metric=scorer.metric,
+                    value=score.value,
+                    passed=score.passed,
+                    detail=score.detail,
+                    cost_usd=score.cost_usd,
+                    error=score.error,
+                )
+            )
+        return ResultRecord(response, scores)
+
+
+class _ResultWriter:
+    """Commits results as they complete, one transaction per event-loop turn.
+
+    Results finishing in the same turn of the loop share a commit (under load that is dozens),
+    and no result waits longer than the rest of that turn, so a kill loses at most the calls
+    still in flight plus the results of the current turn; none of those is marked done.
+    """
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self._store = store
+        self._run_id = run_id
+        self._pending: list[ResultRecord] = []
+
+    def add(self, result: ResultRecord) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._pending.append(result)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._store.save_results(self._run_id, pending)
+
+
+async def _score(scorer: Scorer, sample: Sample, env: ModelCaller, sync: bool) -> Score:
+    try:
+        if sync or not scorer.is_async:
+            return scorer.score(sample)
+        return await scorer.ascore(sample, env)
+    except Exception as exc:
+        # A scorer (often the user's own function) failing on one answer must not stop the
+        # run; the error is stored with that score and counted in the summary.
+        return Score(None, None, error=f"{type(exc).__name__}: {exc}")
+
+
+# Records ---------------------------------------------------------------------------------------
+
+
+def _item_record(item: Item, position: int) -> ItemRecord:
+    return ItemRecord(
+        item_id=item.id,
+        position=position,
+        input=item.input,
+        expected=item.expected,
+        category=item.category,
+        fields=dict(item.fields),
+    )
+
+
+def _candidate_record(
+    planned: PlannedCandidate, reason: str | None, status: str | None = None
+) -> CandidateRecord:
+    config = dict(planned.provider_config or {})
+    entry = planned.catalog_entry
+    return CandidateRecord(
+        label=planned.label,
+        position=planned.position,
+        status=(status or ("measured" if planned.measurable else "not_measured")),  # type: ignore[arg-type]
+        reason=reason if reason is not None else planned.reason,
+        provider=config.get("kind"),
+        model=config.get("model"),
+        catalog_id=entry.id if entry else None,
+        config={
+            **planned.description,
+            "prompt_mode": planned.prompt_mode,
+            "concurrency": planned.concurrency,
+            "pricing": planned.pricing_note,
+        },
+    )
+
+
+def _fingerprint(
+    spec: Spec, items: list[Item], planned: list[PlannedCandidate], options: RunOptions
+) -> str:
+    """What makes two runs the same run: resuming is only safe when all of this matches."""
+    digest = hashlib.sha256()
+    assert spec.dataset is not None
+    head = {
+        "dataset": spec.dataset.model_dump(mode="json"),
+        "scoring": spec.scoring.model_dump(mode="json"),
+        # Not the concurrency nor whether a key is set: neither changes what is measured.
+        "candidates": [
+            [
+                p.label,
+                {k: (p.provider_config or {}).get(k) for k in IDENTITY_KEYS},
+                p.description,
+                p.prompt_mode,
+                p.template,
+            ]
+            for p in planned
+        ],
+        "repeat": options.repeat,
+    }
+    digest.update(json.dumps(head, sort_keys=True, default=str).encode())
+    for item in items:
+        digest.update(f"\x00{item.id}\x01{item.input}\x01{item.expected}".encode())
+    return digest.hexdigest()

@@ -1,0 +1,89 @@
+"""The response cache: a call's answer, keyed only by what can change that answer.
+
+The key covers the provider kind, base URL, model, the exact prompt (messages or raw text), the
+output-affecting generation parameters and the sample number (so `--repeat 3` asks three times).
+Timeouts, retries, concurrency, API keys and streaming do not change an answer and stay out, so a
+re-run with other settings still hits. The stored timings are those of the original call, which
+keeps latency statistics of a cached re-run honest (they are flagged `from_cache`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["CacheKeyer", "CachedAnswer", "cache_key"]
+
+
+def cache_key(
+    identity: dict[str, Any],
+    prompt: Any,
+    generation: dict[str, Any],
+    sample: int = 0,
+) -> str:
+    """SHA-256 of the canonical JSON of everything that determines the answer.
+
+    `identity` names the model behind the call (provider kind, base URL or file, model name);
+    `prompt` is a raw string or a list of `{"role", "content"}` mappings; `generation` is
+    `GenerateParams.output_affecting()`.
+    """
+    return hashlib.sha256(
+        _material(_canonical(generation), _canonical(identity), prompt, sample)
+    ).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _material(generation: str, identity: str, prompt: Any, sample: int) -> bytes:
+    # Exactly the canonical JSON of {"generation", "identity", "prompt", "sample", "v": 1}
+    # (keys in sorted order), assembled from parts so the constant ones are encoded once.
+    return (
+        f'{{"generation":{generation},"identity":{identity},"prompt":{_canonical(prompt)},'
+        f'"sample":{int(sample)},"v":1}}'
+    ).encode()
+
+
+class CacheKeyer:
+    """`cache_key` for many prompts to one model with the same parameters; the constant parts
+    are encoded once (the runner computes a key per item)."""
+
+    def __init__(self, identity: dict[str, Any], generation: dict[str, Any]) -> None:
+        self._identity = _canonical(identity)
+        self._generation = _canonical(generation)
+
+    def key(self, prompt: Any, sample: int = 0) -> str:
+        return hashlib.sha256(
+            _material(self._generation, self._identity, prompt, sample)
+        ).hexdigest()
+
+
+@dataclass
+class CachedAnswer:
+    """What the cache keeps of a successful call."""
+
+    text: str
+    finish_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_input_tokens: int | None
+    usage_source: str | None
+    ttft_s: float | None
+    e2e_s: float | None
+    tpot_s: float | None
+    output_tokens_per_s: float | None
+
+    def to_json(self) -> str:
+        # Not dataclasses.asdict: it deep-copies, and this runs once per call.
+        return json.dumps({name: getattr(self, name) for name in _FIELDS}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, payload: str) -> CachedAnswer:
+        data = json.loads(payload)
+        return cls(**{k: data.get(k) for k in _FIELDS})
+
+
+_FIELDS = tuple(f.name for f in fields(CachedAnswer))

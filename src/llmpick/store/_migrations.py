@@ -1,0 +1,146 @@
+"""The store's schema as an ordered list of named migrations, each applied once and recorded.
+
+A new column or table is a new entry at the end of `MIGRATIONS`; an applied migration is never
+edited, so any database written by an older llmpick can be brought up to date in place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+__all__ = ["MIGRATIONS", "apply_migrations"]
+
+Migration = tuple[str, Callable[[sqlite3.Connection], None]]
+
+
+def _execute_script(db: sqlite3.Connection, script: str) -> None:
+    # Not `executescript`: it commits first, which would break the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    # Result tables are WITHOUT ROWID: their primary key is the table's own order, so a row is
+    # one B-tree insert, not two (it halves the cost of storing a cached re-run).
+    _execute_script(
+        db,
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,          -- running | finished | interrupted | failed
+            spec_name TEXT NOT NULL,
+            spec_path TEXT,
+            fingerprint TEXT NOT NULL,     -- spec parts + options: a resumed run matches it
+            primary_metric TEXT NOT NULL,
+            config_json TEXT NOT NULL      -- metrics, options, dataset facts
+        );
+        CREATE INDEX runs_fingerprint ON runs (fingerprint, status);
+
+        CREATE TABLE candidates (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            status TEXT NOT NULL,          -- measured | not_measured | failed
+            reason TEXT,
+            provider TEXT,
+            model TEXT,
+            catalog_id TEXT,
+            config_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, label)
+        );
+
+        CREATE TABLE items (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            input TEXT NOT NULL,
+            expected TEXT,
+            category TEXT,
+            fields_json TEXT NOT NULL,
+            PRIMARY KEY (run_id, item_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE responses (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            candidate TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            text TEXT,
+            finish_reason TEXT,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            cached_input_tokens INTEGER,
+            usage_source TEXT,
+            ttft_s REAL,
+            e2e_s REAL,
+            tpot_s REAL,
+            output_tokens_per_s REAL,
+            cost_usd REAL,
+            error_type TEXT,
+            error TEXT,
+            from_cache INTEGER NOT NULL DEFAULT 0,
+            cache_key TEXT,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_id, candidate, item_id, repeat)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE scores (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            candidate TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            passed INTEGER,
+            detail TEXT,
+            cost_usd REAL,
+            error TEXT,
+            PRIMARY KEY (run_id, candidate, item_id, repeat, metric)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE response_cache (
+            key TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            payload_json TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def apply_migrations(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations this database lacks, each in its own transaction; return their names."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    applied = []
+    for name, migrate in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                db.execute("COMMIT")
+                continue
+            migrate(db)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(UTC).isoformat(timespec="seconds")),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

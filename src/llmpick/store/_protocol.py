@@ -1,0 +1,139 @@
+"""What the evaluation needs from a database, as one small interface and plain records.
+
+`SqliteStore` is the implementation; another SQL database only has to provide these methods.
+Every record is a plain dataclass so callers never see a driver's row type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+__all__ = [
+    "CandidateRecord",
+    "CandidateStatus",
+    "ItemRecord",
+    "ResponseRecord",
+    "ResultRecord",
+    "RunRecord",
+    "RunStatus",
+    "ScoreRecord",
+    "Store",
+]
+
+RunStatus = Literal["running", "finished", "interrupted", "failed"]
+# measured: it answered; not_measured: it could not be called (no API key, package missing);
+# failed: it was called but every call failed.
+CandidateStatus = Literal["measured", "not_measured", "failed"]
+
+
+@dataclass
+class RunRecord:
+    """One evaluation: a spec's dataset × candidates × scorers, with the options it ran with."""
+
+    id: str
+    created_at: str
+    status: RunStatus
+    spec_name: str
+    fingerprint: str
+    primary_metric: str
+    config: dict[str, Any] = field(default_factory=dict)
+    spec_path: str | None = None
+    finished_at: str | None = None
+
+
+@dataclass
+class CandidateRecord:
+    label: str
+    position: int
+    status: CandidateStatus
+    reason: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    catalog_id: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ItemRecord:
+    item_id: str
+    position: int
+    input: str
+    expected: str | None = None
+    category: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ResponseRecord:
+    """One candidate's answer to one item (one of `--repeat` samples), or the error instead."""
+
+    candidate: str
+    item_id: str
+    repeat: int
+    text: str | None
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    usage_source: str | None = None
+    ttft_s: float | None = None
+    e2e_s: float | None = None
+    tpot_s: float | None = None
+    output_tokens_per_s: float | None = None
+    cost_usd: float | None = None
+    error_type: str | None = None
+    error: str | None = None
+    from_cache: bool = False
+    cache_key: str | None = None
+    created_at: float = 0.0
+
+
+@dataclass
+class ScoreRecord:
+    candidate: str
+    item_id: str
+    repeat: int
+    metric: str
+    value: float | None
+    passed: bool | None = None
+    detail: str | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class ResultRecord:
+    """What one completed call produces; stored atomically so a crash never leaves half of it."""
+
+    response: ResponseRecord
+    scores: list[ScoreRecord]
+    # A new cache entry (key, JSON payload) to store with the result, when the call was made now.
+    cache_entry: tuple[str, str] | None = None
+
+
+class Store(Protocol):
+    """The persistence the runner, statistics and CLI rely on."""
+
+    def create_run(self, run: RunRecord) -> None: ...
+    def find_resumable_run(self, fingerprint: str) -> RunRecord | None: ...
+    def set_run_status(self, run_id: str, status: RunStatus) -> None: ...
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+    def list_runs(self, limit: int = 50) -> list[RunRecord]: ...
+    def latest_run_id(self) -> str | None: ...
+
+    def save_candidates(self, run_id: str, candidates: Sequence[CandidateRecord]) -> None: ...
+    def candidates(self, run_id: str) -> list[CandidateRecord]: ...
+    def save_items(self, run_id: str, items: Iterable[ItemRecord]) -> None: ...
+    def items(self, run_id: str) -> Iterator[ItemRecord]: ...
+
+    def completed_keys(self, run_id: str, candidate: str) -> set[tuple[str, int]]: ...
+    def save_results(self, run_id: str, results: Sequence[ResultRecord]) -> None: ...
+    def responses(self, run_id: str, candidate: str | None = None) -> Iterator[ResponseRecord]: ...
+    def scores(self, run_id: str, candidate: str | None = None) -> Iterator[ScoreRecord]: ...
+
+    def cache_get_many(self, keys: Sequence[str]) -> dict[str, str]: ...
+    def cache_put(self, key: str, payload: str) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from llmpick.store import (
+    MIGRATIONS,
+    CachedAnswer,
+    CandidateRecord,
+    ItemRecord,
+    ResponseRecord,
+    ResultRecord,
+    RunRecord,
+    ScoreRecord,
+    StoreError,
+    cache_key,
+    default_db_path,
+    open_store,
+)
+
+
+def _run(run_id: str = "20260101-000000-abc123", fingerprint: str = "fp") -> RunRecord:
+    return RunRecord(
+        id=run_id,
+        created_at="2026-01-01T00:00:00+00:00",
+        status="running",
+        spec_name="demo",
+        fingerprint=fingerprint,
+        primary_metric="accuracy",
+        config={"metrics": ["accuracy"]},
+    )
+
+
+def test_migrations_are_recorded_once_and_wal_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_store(path).close()
+    open_store(path).close()  # reopening applies nothing twice
+    db = sqlite3.connect(path)
+    names = [r[0] for r in db.execute("SELECT name FROM migrations")]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_path_follows_llmpick_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LLMPICK_HOME", str(tmp_path))
+    assert default_db_path() == tmp_path / "llmpick.sqlite"
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.sqlite"
+    bad.write_text("this is not sqlite " * 100)
+    with pytest.raises(StoreError, match="not an llmpick database"):
+        open_store(bad)
+
+
+def test_round_trip_of_a_run(tmp_path: Path) -> None:
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.create_run(_run())
+        store.save_candidates(_run().id, [CandidateRecord("m", 0, "measured", provider="openai")])
+        store.save_items(_run().id, [ItemRecord("a", 0, "hello", "hi", "greet", {"x": 1})])
+        response = ResponseRecord("m", "a", 0, "hi", input_tokens=3, output_tokens=1, ttft_s=0.1)
+        score = ScoreRecord("m", "a", 0, "accuracy", 1.0, True)
+        store.save_results(_run().id, [ResultRecord(response, [score], ("k1", '{"text": "hi"}'))])
+
+        assert store.get_run("20260101")  # a unique prefix finds the run
+        assert store.completed_keys(_run().id, "m") == {("a", 0)}
+        assert [r.text for r in store.responses(_run().id)] == ["hi"]
+        assert [s.passed for s in store.scores(_run().id)] == [True]
+        assert next(iter(store.items(_run().id))).fields == {"x": 1}
+        assert store.cache_get_many(["k1", "k2"]) == {"k1": '{"text": "hi"}'}
+        assert store.find_resumable_run("fp") is not None
+        store.set_run_status(_run().id, "finished")
+        assert store.find_resumable_run("fp") is None
+        assert store.get_run(_run().id).finished_at is not None  # type: ignore[union-attr]
+
+
+def test_errors_are_not_completed_and_get_replaced(tmp_path: Path) -> None:
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.create_run(_run())
+        failed = ResponseRecord("m", "a", 0, None, error_type="ServerError", error="500")
+        store.save_results(_run().id, [ResultRecord(failed, [])])
+        assert store.completed_keys(_run().id, "m") == set()
+        store.save_results(_run().id, [ResultRecord(ResponseRecord("m", "a", 0, "ok"), [])])
+        assert [r.text for r in store.responses(_run().id)] == ["ok"]
+
+
+def test_cache_key_covers_only_what_changes_the_answer() -> None:
+    identity = {"kind": "openai", "base_url": "http://x/v1", "model": "m"}
+    prompt = [{"role": "user", "content": "hi"}]
+    params = {"max_tokens": 8, "temperature": 0.0}
+    key = cache_key(identity, prompt, params)
+    assert key == cache_key(dict(reversed(identity.items())), prompt, params)
+    assert key != cache_key({**identity, "model": "other"}, prompt, params)
+    assert key != cache_key(identity, [{"role": "user", "content": "hi!"}], params)
+    assert key != cache_key(identity, prompt, {**params, "temperature": 0.7})
+    assert key != cache_key(identity, prompt, params, sample=1)
+    answer = CachedAnswer("hi", "stop", 3, 1, None, "server", 0.1, 0.2, None, 5.0)
+    assert CachedAnswer.from_json(answer.to_json()) == answer
