@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(PY) -m pip install --verbose 'llama-cpp-python[server]>=0.3.8' 2>&1 \
 		| grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Successfully|Requirement already|ERROR|error:' || true
 	$(PY) -c 'import llama_cpp' || (echo "llama-cpp-python failed to install" && exit 1)
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,dev,eval]'
 	touch $(STAMP)
 
 demo: $(STAMP)

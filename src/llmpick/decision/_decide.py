@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from llmpick import __version__
 from llmpick.constraints import CandidateVerdict, CheckReport
@@ -325,11 +326,12 @@ def _confidence(
     seed: int,
     draws: int,
 ) -> dict[str, float]:
-    """Share of draws each candidate wins: items bootstrapped (paired), costs log-normally
-    varied by their stated uncertainty (10% catalog prices, 40% self-hosting estimates)."""
+    """Share of draws each candidate wins: items bootstrapped (paired: every candidate sees the
+    same resampled items), costs log-normally varied by their stated uncertainty (10% catalog
+    prices, 40% self-hosting estimates)."""
     if not pool:
         return {}
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)
     item_ids = sorted(
         {
             i
@@ -338,23 +340,51 @@ def _confidence(
             for i in c.evidence.quality.scores_by_item
         }
     )
+    index = {item: n for n, item in enumerate(item_ids)}
+    scores = np.full((len(pool), len(item_ids)), np.nan)
+    for row, c in enumerate(pool):
+        if c.evidence and c.evidence.quality:
+            for item, value in c.evidence.quality.scores_by_item.items():
+                scores[row, index[item]] = value
+    quality_draws = _bootstrap_means(scores, draws, rng)
+    base_costs = np.array([c.inputs.usd_per_month or np.nan for c in pool])
+    spreads = np.array([c.cost.uncertainty if c.cost else 0.0 for c in pool])
+    cost_draws = base_costs * np.exp(rng.normal(0.0, 1.0, (draws, len(pool))) * spreads)
     wins = dict.fromkeys((c.id for c in pool), 0)
-    for _ in range(draws):
-        sample = [rng.choice(item_ids) for _ in item_ids] if item_ids else []
-        quality = {}
-        for c in pool:
-            scores = c.evidence.quality.scores_by_item if c.evidence and c.evidence.quality else {}
-            picked = [scores[i] for i in sample if i in scores]
-            quality[c.id] = sum(picked) / len(picked) if picked else (c.inputs.quality or 0.0)
-        costs: dict[str, float | None] = {}
-        for c in pool:
-            base = c.inputs.usd_per_month
-            spread = c.cost.uncertainty if c.cost else 0.0
-            costs[c.id] = None if base is None else base * math.exp(rng.gauss(0, spread))
+    for d in range(draws):
+        quality = {c.id: float(quality_draws[d, k]) for k, c in enumerate(pool)}
+        costs: dict[str, float | None] = {
+            c.id: None if math.isnan(cost_draws[d, k]) else float(cost_draws[d, k])
+            for k, c in enumerate(pool)
+        }
         winner = _winner(pool, spec, weights, slo, quality=quality, costs=costs)
         if winner:
             wins[winner] += 1
     return {k: v / draws for k, v in wins.items()}
+
+
+def _bootstrap_means(scores: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """Mean score per candidate in each bootstrap draw (draws x candidates), in chunks so a
+    10,000-item run does not hold every resample in memory at once."""
+    n_cand, n_items = scores.shape
+    out = np.zeros((draws, n_cand))
+    if n_items == 0:
+        return out
+    missing = np.isnan(scores)
+    values = np.where(missing, 0.0, scores)
+    present = (~missing).astype(np.float64)
+    chunk = max(1, 2_000_000 // (n_items * max(n_cand, 1)))
+    for start in range(0, draws, chunk):
+        count = min(chunk, draws - start)
+        picks = rng.integers(0, n_items, size=(count, n_items))
+        totals = values[:, picks].sum(axis=2)  # candidates x count
+        if missing.any():
+            counts = present[:, picks].sum(axis=2)
+            means = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+        else:
+            means = totals / n_items
+        out[start : start + count] = means.T
+    return out
 
 
 # ---------------------------------------------------------------------------- what-ifs

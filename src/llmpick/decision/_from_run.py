@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-
 from llmpick.decision._evidence import (
     DatasetItem,
     Evidence,
@@ -29,11 +26,7 @@ def evidence_from_run(
         if not cand.measured:
             evidence[cid] = Evidence(cid, False, cand.status_text, run_id=run_id)
             continue
-        per_item: dict[str, list[float]] = defaultdict(list)
-        for score in store.scores(run_id, cand.label):
-            if score.metric == metric and score.value is not None:
-                per_item[score.item_id].append(score.value)
-        scores = {item: statistics.fmean(values) for item, values in per_item.items()}
+        scores = cand.per_item.get(metric, {})  # mean over repeats, per item
         ttft, e2e, tpot, tps = [], [], [], []
         responses: dict[str, ItemResponse] = {}
         for r in store.responses(run_id, cand.label):

@@ -311,7 +311,7 @@ def _add_scores(
     if summary.cost is not None and judged:
         summary.cost.judge_usd = judge_cost
     for metric in metrics:
-        per_item = {item: float(np.mean(list(r.values()))) for item, r in values[metric].items()}
+        per_item = {item: sum(r.values()) / len(r) for item, r in values[metric].items()}
         summary.per_item[metric] = per_item
         if not per_item:
             if summary.responses:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -57,11 +58,15 @@ def _finite(value: Any) -> Any:
 
 
 def decision_json(decision: Mapping[str, Any]) -> bytes:
-    """decision.json's bytes: the dict as given, pretty-printed UTF-8 (NaN/inf become null)."""
+    """decision.json's bytes: the dict as given, pretty-printed UTF-8 (NaN/inf become null).
+
+    The item list is written one compact item per line: indenting tens of thousands of items
+    would force Python's slow pure-Python encoder and multiply the file size for no reader.
+    """
     try:
-        text = json.dumps(decision, indent=2, ensure_ascii=False, allow_nan=False)
+        text = _dumps(decision, ensure_ascii=False)
     except ValueError:
-        text = json.dumps(_finite(decision), indent=2, ensure_ascii=False, allow_nan=False)
+        text = _dumps(_finite(decision), ensure_ascii=False)
     except TypeError as error:
         raise ReportError(
             f"decision cannot be written as JSON: {error}; the decision engine must return "
@@ -70,7 +75,34 @@ def decision_json(decision: Mapping[str, Any]) -> bytes:
     try:
         return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate in model output: \u-escape everything
-        return (json.dumps(_finite(decision), indent=2, allow_nan=False) + "\n").encode("ascii")
+        return (_dumps(_finite(decision), ensure_ascii=True) + "\n").encode("ascii")
+
+
+def _dumps(decision: Mapping[str, Any], *, ensure_ascii: bool) -> str:
+    compact: list[str] = []
+
+    def fold(value: Any) -> Any:
+        # Long lists (latency samples, items) go on one line each: indenting them one value per
+        # line would force Python's slow pure-Python encoder and bloat the file for no reader.
+        if isinstance(value, Mapping):
+            return {k: fold(v) for k, v in value.items()}
+        if isinstance(value, list) and len(value) > _FOLD_AFTER:
+            if all(isinstance(v, Mapping) for v in value):
+                rows = [json.dumps(v, ensure_ascii=ensure_ascii, allow_nan=False) for v in value]
+                compact.append("[\n" + ",\n".join(rows) + "\n]")
+            else:
+                compact.append(json.dumps(value, ensure_ascii=ensure_ascii, allow_nan=False))
+            return f"{_PLACEHOLDER}{len(compact) - 1}"
+        if isinstance(value, list):
+            return [fold(v) for v in value]
+        return value
+
+    text = json.dumps(fold(decision), indent=2, ensure_ascii=ensure_ascii, allow_nan=False)
+    return re.sub(rf'"{_PLACEHOLDER}(\d+)"', lambda m: compact[int(m.group(1))], text)
+
+
+_FOLD_AFTER = 20
+_PLACEHOLDER = "@@llmpick-compact@@"
 
 
 def write_report(
