@@ -433,23 +433,45 @@ def _sensitivity(
             )
             break
     for name in CRITERIA:
-        for step in range(1, 101):
-            delta = step / 100
-            found = None
-            for sign in (1, -1):
-                changed = dict(weights)
-                changed[name] = max(0.0, changed[name] + sign * delta)
-                if sum(changed.values()) <= 0:
-                    continue
-                other = _winner(pool, spec, changed, slo)
-                if other and other != winner:
-                    found = {"weight": name, "delta": sign * delta, "new_winner": other}
-                    break
-            if found:
+        for sign in (1, -1):
+            found = _smallest_flip(pool, spec, weights, slo, winner, name, sign)
+            if found is not None:
                 result["weight_changes"].append(found)
-                break
     result["weight_changes"].sort(key=lambda w: abs(w["delta"]))
     return result
+
+
+def _smallest_flip(
+    pool: Sequence[_Candidate],
+    spec: Spec,
+    weights: Mapping[str, float],
+    slo: Mapping[str, float | None],
+    winner: str,
+    name: str,
+    sign: int,
+) -> dict[str, Any] | None:
+    """The smallest change (to 0.01) of one weight in one direction that changes the winner:
+    a coarse scan in steps of 0.05 up to 1, then 0.01 steps inside the bracket found."""
+
+    def winner_at(delta: float) -> str | None:
+        changed = dict(weights)
+        changed[name] = max(0.0, changed[name] + sign * delta)
+        if sum(changed.values()) <= 0:
+            return None
+        return _winner(pool, spec, changed, slo)
+
+    for coarse in range(1, 21):
+        upper = coarse * 0.05
+        other = winner_at(upper)
+        if other and other != winner:
+            for fine in range(1, 6):
+                delta = round(upper - 0.05 + fine * 0.01, 2)
+                other = winner_at(delta)
+                if other and other != winner:
+                    return {"weight": name, "delta": sign * delta, "new_winner": other}
+        if sign < 0 and weights[name] - upper <= 0:
+            return None  # the weight is already at zero
+    return None
 
 
 def _break_even(

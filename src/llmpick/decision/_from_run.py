@@ -17,7 +17,7 @@ def evidence_from_run(
     store: Store, run_id: str, ids_by_label: dict[str, str]
 ) -> tuple[dict[str, Evidence], list[DatasetItem], RunSummary]:
     """Evidence keyed by candidate id (`ids_by_label` maps the run's labels to ids)."""
-    summary = summarize_run(store, run_id)
+    summary = summarize_run(store, run_id, keep_responses=True)
     metric = summary.primary_metric
     items = [DatasetItem(i.item_id, i.input, i.expected, i.category) for i in store.items(run_id)]
     evidence: dict[str, Evidence] = {}
@@ -27,25 +27,16 @@ def evidence_from_run(
             evidence[cid] = Evidence(cid, False, cand.status_text, run_id=run_id)
             continue
         scores = cand.per_item.get(metric, {})  # mean over repeats, per item
-        ttft, e2e, tpot, tps = [], [], [], []
-        responses: dict[str, ItemResponse] = {}
-        for r in store.responses(run_id, cand.label):
-            if r.error is None:
-                if r.ttft_s is not None:
-                    ttft.append(r.ttft_s * 1000)
-                if r.e2e_s is not None:
-                    e2e.append(r.e2e_s * 1000)
-                if r.tpot_s is not None:
-                    tpot.append(r.tpot_s * 1000)
-                if r.output_tokens_per_s is not None:
-                    tps.append(r.output_tokens_per_s)
-            if r.repeat == 0:
-                responses[r.item_id] = ItemResponse(
-                    text=r.text or "",
-                    score=scores.get(r.item_id),
-                    ttft_ms=r.ttft_s * 1000 if r.ttft_s is not None else None,
-                    error=f"{r.error_type}: {r.error}" if r.error else None,
-                )
+        samples = cand.latency_samples
+        responses = {
+            item: ItemResponse(
+                text=text,
+                score=scores.get(item),
+                ttft_ms=ttft * 1000 if ttft is not None else None,
+                error=error,
+            )
+            for item, (text, ttft, error) in cand.item_responses.items()
+        }
         summary_metric = cand.metrics.get(metric)
         evidence[cid] = Evidence(
             cid,
@@ -59,7 +50,11 @@ def evidence_from_run(
                 f"{summary_metric.method if summary_metric else 'no'} interval",
             ),
             latency=LatencyEvidence(
-                ttft, e2e, tpot, tps, source=f"run {run_id}, {cand.provider or 'provider'}"
+                [v * 1000 for v in samples.get("ttft_s", [])],
+                [v * 1000 for v in samples.get("e2e_s", [])],
+                [v * 1000 for v in samples.get("tpot_s", [])],
+                list(samples.get("speed", [])),
+                source=f"run {run_id}, {cand.provider or 'provider'}",
             ),
             responses=responses,
             run_id=run_id,

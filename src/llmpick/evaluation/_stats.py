@@ -95,6 +95,10 @@ class CandidateSummary:
     usage_source: str | None = None
     cost: CostSummary | None = None
     first_error: str | None = None
+    # Filled only by `summarize_run(..., keep_responses=True)` (the decision report needs them):
+    # per-response latencies in seconds, and each item's first answer (text, TTFT s, error).
+    latency_samples: dict[str, list[float]] = field(default_factory=dict)
+    item_responses: dict[str, tuple[str, float | None, str | None]] = field(default_factory=dict)
 
     @property
     def measured(self) -> bool:
@@ -144,6 +148,8 @@ class RunSummary:
         for c in data["candidates"]:
             if not per_item:
                 c.pop("per_item")
+            c.pop("latency_samples")
+            c.pop("item_responses")
         return data
 
 
@@ -204,7 +210,12 @@ def _percentiles(values: list[float]) -> Percentiles:
 
 
 def summarize_run(
-    store: Store, run_id: str, *, bootstrap_samples: int = 2000, seed: int = 0
+    store: Store,
+    run_id: str,
+    *,
+    bootstrap_samples: int = 2000,
+    seed: int = 0,
+    keep_responses: bool = False,
 ) -> RunSummary:
     """Everything the report needs about a run; see the module docstring for the methods."""
     run = store.get_run(run_id)
@@ -223,7 +234,7 @@ def summarize_run(
             model=record.model,
             catalog_id=record.catalog_id,
         )
-        _add_responses(summary, store, run.id, record.config.get("pricing", ""))
+        _add_responses(summary, store, run.id, record.config.get("pricing", ""), keep_responses)
         _add_scores(summary, store, run.id, metrics, categories, rng, bootstrap_samples)
         _add_cost_per_correct(summary, run.primary_metric)
         summaries.append(summary)
@@ -237,7 +248,9 @@ def summarize_run(
     return RunSummary(run, run.primary_metric, len(categories), summaries, comparisons)
 
 
-def _add_responses(summary: CandidateSummary, store: Store, run_id: str, pricing: str) -> None:
+def _add_responses(
+    summary: CandidateSummary, store: Store, run_id: str, pricing: str, keep: bool = False
+) -> None:
     ttft: list[float] = []
     e2e: list[float] = []
     tpot: list[float] = []
@@ -247,6 +260,9 @@ def _add_responses(summary: CandidateSummary, store: Store, run_id: str, pricing
     costs: list[float] = []
     sources: set[str] = set()
     for r in store.responses(run_id, summary.label):
+        if keep and r.repeat == 0:
+            error = f"{r.error_type}: {r.error}" if r.error else None
+            summary.item_responses[r.item_id] = (r.text or "", r.ttft_s, error)
         if r.error is not None:
             summary.errors += 1
             summary.first_error = summary.first_error or r.error
@@ -266,6 +282,8 @@ def _add_responses(summary: CandidateSummary, store: Store, run_id: str, pricing
             costs.append(r.cost_usd)
         if r.usage_source:
             sources.add(r.usage_source)
+    if keep:
+        summary.latency_samples = {"ttft_s": ttft, "e2e_s": e2e, "tpot_s": tpot, "speed": speed}
     summary.latency = {"ttft_s": _percentiles(ttft), "e2e_s": _percentiles(e2e)}
     summary.latency["tpot_s"] = _percentiles(tpot)
     summary.output_tokens_per_s = float(np.mean(speed)) if speed else None

@@ -71,7 +71,10 @@ def dig(value: object, *keys: str) -> Any:
     return value
 
 
-def as_dict(value: object) -> dict[str, Any]:
+def as_dict(value: object) -> Mapping[str, Any]:
+    """A read-only view of a mapping (no copy: the report never mutates the decision)."""
+    if isinstance(value, dict):
+        return value
     return dict(value) if isinstance(value, Mapping) else {}
 
 
@@ -81,9 +84,15 @@ def as_list(value: object) -> list[Any]:
 
 def as_number(value: object) -> float | None:
     """A finite int/float as float; None for anything else (bools, NaN, strings, null)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    kind = type(value)
+    if kind is float:
+        number: float = value  # type: ignore[assignment]
+    elif kind is int:
+        number = float(value)  # type: ignore[arg-type]
+    elif isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    else:
+        number = float(value)
     return number if math.isfinite(number) else None
 
 
