@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from llmpick._files import write_text_atomic
 from llmpick.catalog._errors import CatalogFileError
 from llmpick.catalog._schema import CatalogEntry, FactSource
 from llmpick.catalog._yaml import dump_yaml, parse_yaml, validation_problems
@@ -127,16 +127,7 @@ def read_overrides(path: Path | None = None) -> CatalogOverrides:
 def write_overrides(overrides: CatalogOverrides, path: Path | None = None) -> Path:
     """Write the overrides atomically (a crash never leaves half a file); returns the path."""
     path = path or overrides_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = _HEADER + dump_yaml(overrides.model_dump(mode="python"))
-    fd, tmp_name = tempfile.mkstemp(prefix=".catalog-overrides.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, _HEADER + dump_yaml(overrides.model_dump(mode="python")))
     return path
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from llmpick.cli._output import console, err_console
@@ -78,13 +79,18 @@ def decide_command(
 
 
 def _print_summary(decision: dict[str, Any]) -> None:
-    table = Table(title="Decision", show_lines=False, pad_edge=False)
+    table = Table(
+        title="Decision",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        caption="$/month: catalog list prices; ~ marks an estimate from hardware facts",
+    )
     table.add_column("candidate", no_wrap=True)
     table.add_column("quality [95% CI]", no_wrap=True)
     table.add_column("p95 e2e", justify="right", no_wrap=True)
     table.add_column("$/month", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", min_width=5)
-    table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=44)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("note", overflow="ellipsis", no_wrap=True, max_width=36)
     for row in sorted(decision["candidates"], key=lambda r: (r["rank"] is None, r["rank"] or 0)):
         q = row["quality"]
         quality = (
@@ -94,8 +100,8 @@ def _print_summary(decision: dict[str, Any]) -> None:
         )
         e2e = row["latency"].get("e2e_p95_ms")
         usd = row["cost"]["usd_per_month"]
-        marker = {"catalog": "", "estimate": " est."}.get(row["cost"]["provenance"], "")
-        cost = f"{usd:,.0f}{marker}" if usd is not None else "-"
+        marker = "~" if row["cost"]["provenance"] == "estimate" else ""
+        cost = f"{marker}{usd:,.0f}" if usd is not None else "-"
         if not row["eligible"]:
             note = "excluded: " + row["exclusions"][0]["message"]
         elif not row["measured"]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import typer
 from rich.prompt import Confirm, IntPrompt, Prompt
 from rich.table import Table
 
+from llmpick._files import write_text_atomic
 from llmpick.cli._output import console, fail, print_json
 from llmpick.spec import (
     PRESETS,
@@ -59,8 +58,8 @@ def init(
         title += f"\n{PRESETS[name].summary}"
     text = render_spec(spec, title=title, schema_ref=SCHEMA_FILENAME)
     parse_spec_text(text, str(output))  # what we write must read back as the same valid spec
-    _write_atomic(output, text)
-    _write_atomic(output.parent / SCHEMA_FILENAME, json_schema_text())
+    write_text_atomic(output, text)
+    write_text_atomic(output.parent / SCHEMA_FILENAME, json_schema_text())
     console.print(f"Wrote [bold]{output}[/] (and {SCHEMA_FILENAME} for editor completion).")
     console.print(f"Next: edit it, then run [bold]llmpick validate {output}[/].")
 
@@ -108,7 +107,7 @@ def schema(
     if output is None:
         sys.stdout.write(text)
     else:
-        _write_atomic(output, text)
+        write_text_atomic(output, text)
         console.print(f"Wrote {output}")
 
 
@@ -139,16 +138,3 @@ def _interview() -> tuple[Spec, str]:
     budget = Prompt.ask("Monthly budget in USD (empty: no cap)?", default="")
     data["needs"]["budget"]["usd_per_month"] = float(budget) if budget.strip() else None
     return Spec.model_validate(data), f"llmpick decision spec, from preset '{name}'."
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an interrupted write leaves nothing half-done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -347,9 +347,15 @@ def _confidence(
             for item, value in c.evidence.quality.scores_by_item.items():
                 scores[row, index[item]] = value
     quality_draws = _bootstrap_means(scores, draws, rng)
+    # Operations hours are the spec's own figure (assumed, not uncertain); the rest of a bill
+    # (list prices x tokens, or hardware sized by an estimate) varies by its uncertainty.
     base_costs = np.array([c.inputs.usd_per_month or np.nan for c in pool])
+    fixed = np.array(
+        [float(c.cost.breakdown.get("operations") or 0.0) if c.cost else 0.0 for c in pool]
+    )
     spreads = np.array([c.cost.uncertainty if c.cost else 0.0 for c in pool])
-    cost_draws = base_costs * np.exp(rng.normal(0.0, 1.0, (draws, len(pool))) * spreads)
+    noise = np.exp(rng.normal(0.0, 1.0, (draws, len(pool))) * spreads)
+    cost_draws = fixed + (base_costs - fixed) * noise
     wins = dict.fromkeys((c.id for c in pool), 0)
     for d in range(draws):
         quality = {c.id: float(quality_draws[d, k]) for k, c in enumerate(pool)}

@@ -1,6 +1,6 @@
 """How long loading the bundled catalog takes, cold (new process) and per YAML parser.
 
-Run: .venv/bin/python benchmarks/catalog_load.py
+Run: .venv/bin/python benchmarks/bench_catalog.py
 
 Prints: the cold `load_catalog()` time in a fresh interpreter (imports included, what every CLI
 command pays), the warm (cached) time, and the parse time of all bundled files with libyaml
