@@ -41,6 +41,7 @@ scoring:
   scorers:
     - type: choice
       name: accuracy
+      choices: [a, b]
   primary: accuracy
 """
 
@@ -273,7 +274,7 @@ CASES = [
     Case(
         "primary-not-a-scorer",
         _edit("primary: accuracy", "primary: f1"),
-        31,
+        32,
         12,
         "scoring.primary",
         "not a scorer's metric",
@@ -288,7 +289,7 @@ CASES = [
     ),
     Case(
         "no-scorers",
-        _edit("    - type: choice\n      name: accuracy\n", "    []\n"),
+        _edit("    - type: choice\n      name: accuracy\n      choices: [a, b]\n", "    []\n"),
         28,
         3,
         "scoring.scorers",
@@ -396,3 +397,29 @@ def test_valid_spec_passes_with_dataset_warning(tmp_path: Path, runner: CliRunne
     result = runner.invoke(app, ["validate", str(spec)])
     assert result.exit_code == 0
     assert "warning" not in result.stdout
+
+
+def test_unknown_model_ids_and_scorer_kinds_are_located(tmp_path: Path, runner: CliRunner) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "candidates:\n"
+        "  - openai/gpt4o-mini\n"
+        "  - model: local/smolm2\n"
+        "scoring:\n"
+        "  scorers:\n"
+        "    - type: choise\n"
+        "      name: accuracy\n"
+        "    - type: numeric\n"
+        "      name: num\n"
+        "      tolerence: 0.1\n"
+        "  primary: accuracy\n"
+    )
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 2
+    out = result.stdout
+    assert f"{spec}:2:5: candidates[0].model: unknown model 'openai/gpt4o-mini'" in out
+    assert "did you mean 'openai/gpt-4o-mini'" in out
+    assert f"{spec}:3:12: candidates[1].model: unknown model 'local/smolm2'" in out
+    assert f"{spec}:6:13: scoring.scorers[0].type: unknown scorer type 'choise'" in out
+    assert "did you mean 'choice'?" in out
+    assert f"{spec}:10:7: scoring.scorers[1].tolerence: unknown key" in out

@@ -16,6 +16,7 @@ import typer
 from llmpick import __version__
 from llmpick._errors import LlmpickError
 from llmpick.cli._output import fail
+from llmpick.spec import SpecError
 
 app = typer.Typer(
     name="llmpick",
@@ -64,6 +65,10 @@ def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
+        except SpecError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            fail(str(exc))
         except LlmpickError as exc:
             fail(str(exc))
 

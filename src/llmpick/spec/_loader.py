@@ -87,6 +87,9 @@ def load_spec(path: str | Path) -> LoadedSpec:
         raise SpecError(
             [_problem_from_error(name, err, positions) for err in exc.errors()]
         ) from None
+    problems = list(_reference_problems(spec, name, positions))
+    if problems:
+        raise SpecError(problems)
     warnings = list(_reference_warnings(spec, path, positions))
     return LoadedSpec(spec=spec, path=path, warnings=warnings)
 
@@ -377,6 +380,72 @@ def _fields_at(loc: Loc) -> list[str]:
 
 
 # ------------------------------------------------------------------------ reference checks
+
+
+def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterator[Problem]:
+    """Names that must exist elsewhere: catalog model ids and scorer kinds with their options."""
+    from llmpick.catalog import load_catalog
+    from llmpick.evaluation._scorers import scorer_class, scorer_kinds
+
+    catalog = load_catalog()
+    for i, candidate in enumerate(spec.candidates):
+        for key in ("model", "catalog_id"):
+            ref = getattr(candidate, key)
+            if ref is not None and catalog.find(ref) is None:
+                loc: Loc = ("candidates", i, key) if _has_key(positions, i) else ("candidates", i)
+                line, col, _ = positions.find(loc, want_key=False)
+                close = catalog.suggest(ref)
+                hint = (
+                    f"did you mean {', '.join(repr(c) for c in close)}?"
+                    if close
+                    else ("`llmpick catalog search TEXT` finds ids")
+                )
+                yield Problem(
+                    name, line, col, _dotted(("candidates", i, key)), f"unknown model {ref!r}", hint
+                )
+    kinds = scorer_kinds()
+    for i, scorer in enumerate(spec.scoring.scorers):
+        base: Loc = ("scoring", "scorers", i)
+        if scorer.type not in kinds:
+            line, col, _ = positions.find((*base, "type"), want_key=False)
+            close = difflib.get_close_matches(scorer.type, kinds, n=1, cutoff=0.5)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(kinds)}"
+            yield Problem(
+                name,
+                line,
+                col,
+                _dotted((*base, "type")),
+                f"unknown scorer type {scorer.type!r}",
+                hint,
+            )
+            continue
+        options_model = scorer_class(scorer.type).Options
+        try:
+            options_model.model_validate(scorer.options)
+        except ValidationError as exc:
+            for err in exc.errors():
+                problem = _problem_from_error(name, err, positions)
+                loc = (*base, *_clean_loc(err["loc"]))
+                line, col, _ = positions.find(loc, want_key=err["type"] == "extra_forbidden")
+                known = [f for f in options_model.model_fields if f != "base_dir"]
+                option_hint = problem.hint
+                if err["type"] == "extra_forbidden":
+                    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+                    option_hint = (
+                        f"did you mean '{close[0]}'?" if close else f"options: {', '.join(known)}"
+                    )
+                yield Problem(name, line, col, _dotted(loc), problem.message, option_hint)
+
+
+def _has_key(positions: _Positions, index: int) -> bool:
+    """Whether candidate `index` is written as a mapping (not the bare-id shorthand)."""
+    root = positions.root
+    items = root.get("candidates") if isinstance(root, CommentedMap) else None
+    return (
+        isinstance(items, CommentedSeq)
+        and index < len(items)
+        and isinstance(items[index], CommentedMap)
+    )
 
 
 def _reference_warnings(spec: Spec, path: Path, positions: _Positions) -> Iterator[Problem]:
