@@ -22,15 +22,15 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 
 
-class _Yaml12Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+class Yaml12Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """A safe loader whose booleans are YAML 1.2's: true/false only."""
 
 
-_Yaml12Loader.yaml_implicit_resolvers = {
+Yaml12Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Yaml12Loader.add_implicit_resolver(
+Yaml12Loader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
@@ -38,7 +38,7 @@ _Yaml12Loader.add_implicit_resolver(
 def parse_yaml(text: str, path: Path | str) -> Any:
     """Parse one YAML document; a syntax error becomes a `CatalogFileError` with its line."""
     try:
-        return yaml.load(text, Loader=_Yaml12Loader)  # a safe loader (no Python objects)
+        return yaml.load(text, Loader=Yaml12Loader)  # a safe loader (no Python objects)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -60,7 +60,7 @@ def validation_problems(
     the model is nested, such as the overrides file).
     """
     try:
-        root = yaml.compose(text, Loader=_Yaml12Loader)
+        root = yaml.compose(text, Loader=Yaml12Loader)
     except yaml.YAMLError:
         root = None
     problems = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
@@ -24,6 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from llmpick._errors import LlmpickError
+from llmpick.catalog._yaml import Yaml12Loader
 from llmpick.spec._models import FieldError, Spec
 
 MAX_SPEC_BYTES = 2 * 1024 * 1024
@@ -80,13 +82,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
     """Read and validate a spec file; raise `SpecError` listing every problem found."""
     path = Path(path)
     name = str(path)
-    raw, positions = _read_yaml(path, name)
-    try:
-        spec = Spec.model_validate(raw)
-    except ValidationError as exc:
-        raise SpecError(
-            [_problem_from_error(name, err, positions) for err in exc.errors()]
-        ) from None
+    spec, positions = _validate_text(_read_text(path, name), name)
     problems = list(_reference_problems(spec, name, positions))
     if problems:
         raise SpecError(problems)
@@ -96,13 +92,45 @@ def load_spec(path: str | Path) -> LoadedSpec:
 
 def parse_spec_text(text: str, name: str = "<string>") -> Spec:
     """Validate spec YAML held in memory (used by `init` to check what it writes)."""
+    return _validate_text(text, name)[0]
+
+
+def _validate_text(text: str, name: str) -> tuple[Spec, _Positions]:
+    """A valid spec goes through libyaml and pydantic once; only a spec with problems is
+    parsed again by ruamel's slower round-trip parser, for the line and column of each."""
+    fast = _fast_parse(text)
+    if fast is not None:
+        try:
+            return Spec.model_validate(fast), _LazyPositions(text, name)
+        except ValidationError:
+            pass
     raw, positions = _parse_yaml(text, name)
     try:
-        return Spec.model_validate(raw)
+        spec = Spec.model_validate(raw)
     except ValidationError as exc:
         raise SpecError(
             [_problem_from_error(name, err, positions) for err in exc.errors()]
         ) from None
+    return spec, positions
+
+
+class _NoDuplicateKeysLoader(Yaml12Loader):
+    """libyaml with YAML 1.2 booleans that refuses duplicate keys, as the strict parser does."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        keys = [key.value for key, _ in node.value if hasattr(key, "value")]
+        if len(keys) != len(set(map(str, keys))):
+            raise yaml.YAMLError("duplicate key")
+        return super().construct_mapping(node, deep=deep)
+
+
+def _fast_parse(text: str) -> dict[str, Any] | None:
+    """The document as plain data, or None when anything is unusual (the strict path reports)."""
+    try:
+        data = yaml.load(text.removeprefix("\ufeff"), Loader=_NoDuplicateKeysLoader)
+    except Exception:
+        return None
+    return data if isinstance(data, dict) and all(isinstance(k, str) for k in data) else None
 
 
 # ------------------------------------------------------------------------------- reading YAML
@@ -112,7 +140,11 @@ class _Positions:
     """Line/column lookup for a location inside the parsed document (1-based)."""
 
     def __init__(self, root: Any) -> None:
-        self.root = root
+        self._root = root
+
+    @property
+    def root(self) -> Any:
+        return self._root
 
     def find(self, loc: Loc, *, want_key: bool) -> tuple[int, int, int]:
         """Return (line, column, depth reached) for `loc`; stops at the deepest existing node."""
@@ -139,7 +171,22 @@ class _Positions:
         return line, col, depth
 
 
-def _read_yaml(path: Path, name: str) -> tuple[dict[str, Any], _Positions]:
+class _LazyPositions(_Positions):
+    """Positions of a document that parsed cleanly: ruamel runs only if one is asked for."""
+
+    def __init__(self, text: str, name: str) -> None:
+        self._text = text
+        self._name = name
+        self._parsed: _Positions | None = None
+
+    @property
+    def root(self) -> Any:
+        if self._parsed is None:
+            self._parsed = _parse_yaml(self._text, self._name)[1]
+        return self._parsed.root
+
+
+def _read_text(path: Path, name: str) -> str:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -181,7 +228,7 @@ def _read_yaml(path: Path, name: str) -> tuple[dict[str, Any], _Positions]:
                 )
             ]
         ) from None
-    return _parse_yaml(text, name)
+    return text
 
 
 def _parse_yaml(text: str, name: str) -> tuple[dict[str, Any], _Positions]:

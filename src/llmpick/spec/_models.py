@@ -8,6 +8,8 @@ field names (`ttft_p95_ms`, `usd_per_month`) so a number is never ambiguous.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +45,12 @@ class FieldError(ValueError):
     def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
         self.loc = loc
+
+
+def _repeated(names: Iterable[str]) -> list[str]:
+    """Names that occur more than once, sorted."""
+    counts = Counter(names)
+    return sorted(name for name, count in counts.items() if count > 1)
 
 
 class SpecModel(BaseModel):
@@ -393,8 +401,7 @@ class Scoring(SpecModel):
     @field_validator("scorers")
     @classmethod
     def _unique_metrics(cls, scorers: list[ScorerSpec]) -> list[ScorerSpec]:
-        names = [s.metric for s in scorers]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _repeated(s.metric for s in scorers)
         if dupes:
             raise ValueError(f"metric names must be unique; give `name` to: {', '.join(dupes)}")
         return scorers
@@ -457,8 +464,7 @@ class Spec(SpecModel):
     @field_validator("candidates")
     @classmethod
     def _unique_candidates(cls, candidates: list[Candidate]) -> list[Candidate]:
-        labels = [c.label for c in candidates]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        dupes = _repeated(c.label for c in candidates)
         if dupes:
             raise ValueError(f"candidates listed twice: {', '.join(dupes)}")
         return candidates
