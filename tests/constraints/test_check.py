@@ -195,3 +195,15 @@ def test_check_cli_json_and_errors(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", str(bad)])
     assert result.exit_code == 2
     assert "gpt-4o-mini" in result.output and "Traceback" not in result.output
+
+
+def test_without_a_pinned_quantization_the_best_fitting_one_is_used() -> None:
+    spec = _spec(
+        constraints={"infrastructure": {"hardware": ["2xL4"], "may_rent_cloud_gpus": False}},
+        needs={"volume": {"requests_per_day": 100}},
+        candidates=["mistral/mistral-small-24b-instruct-2501"],
+    )
+    reason = _reason(_verdicts(spec)["mistral/mistral-small-24b-instruct-2501"], "hardware")
+    assert reason["passed"], reason
+    assert reason["details"]["quantization"] not in {"bf16", "fp16"}  # 48 GB of bf16 weights
+    assert reason["details"]["quantization"] in reason["message"]

@@ -78,13 +78,20 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     quant = c.candidate.quantization
 
     def fit(hardware: str) -> FitReport:
-        return fit_model(
-            arch,
-            _priced(spec, hardware),
-            context_tokens=context,
-            concurrency=concurrency,
-            quantization=quant,
+        priced = _priced(spec, hardware)
+        report = fit_model(
+            arch, priced, context_tokens=context, concurrency=concurrency, quantization=quant
         )
+        if quant is None and not report.fits and report.best_quantization:
+            # No quantization pinned: serve at the most precise one that fits.
+            report = fit_model(
+                arch,
+                priced,
+                context_tokens=context,
+                concurrency=concurrency,
+                quantization=report.best_quantization,
+            )
+        return report
 
     owned = [fit(h) for h in infra.hardware]
     for report in owned:
