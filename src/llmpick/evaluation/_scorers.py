@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmpick._errors import LlmpickError
+from llmpick._registry import LazyRegistry
 from llmpick.evaluation._dataset import Item
 from llmpick.providers import GenerateParams, Prompt
 
@@ -125,32 +126,21 @@ class Scorer:
 
 # Registry --------------------------------------------------------------------------------------
 
-_REGISTRY: dict[str, type[Scorer] | str] = {}
+_REGISTRY: LazyRegistry[Scorer] = LazyRegistry(Scorer, "scorer type", ScorerConfigError)
 
 
 def register_scorer(cls: type[Scorer], kind: str | None = None) -> type[Scorer]:
     """Add a scorer class under its `kind` (usable as a class decorator)."""
-    _REGISTRY[kind or cls.kind] = cls
+    _REGISTRY.register(kind or cls.kind, cls)
     return cls
 
 
 def scorer_kinds() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.kinds()
 
 
 def scorer_class(kind: str) -> type[Scorer]:
-    try:
-        target = _REGISTRY[kind]
-    except KeyError:
-        raise ScorerConfigError(
-            f"unknown scorer type {kind!r}; available: {', '.join(scorer_kinds())}"
-        ) from None
-    if isinstance(target, str):
-        module_name, _, class_name = target.partition(":")
-        target = getattr(importlib.import_module(module_name), class_name)
-        assert isinstance(target, type) and issubclass(target, Scorer)
-        _REGISTRY[kind] = target
-    return target
+    return _REGISTRY.get(kind)
 
 
 def build_scorer(
@@ -592,6 +582,6 @@ for _cls in (
     PythonFunction,
 ):
     register_scorer(_cls)
-_REGISTRY["llm_judge"] = "llmpick.evaluation._judge:LlmJudge"
+_REGISTRY.register("llm_judge", "llmpick.evaluation._judge:LlmJudge")
 
 AsyncScoreFn = Callable[[Sample], Awaitable[Score]]

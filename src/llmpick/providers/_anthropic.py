@@ -108,7 +108,7 @@ class AnthropicProvider(HttpProvider):
                 ModelNotFoundError,
                 f"model {self.model!r} not found (HTTP {exc.status})",
                 status=exc.status,
-                available=await self._safe_list_models(),
+                available=await self.available_models(),
             ) from None
         timings.completed = time.perf_counter()
         text = "".join(pieces)
@@ -223,9 +223,3 @@ class AnthropicProvider(HttpProvider):
                 raise await self.status_error(resp)
             payload = await resp.json(content_type=None)
         return sorted(str(m.get("id")) for m in payload.get("data", []) if isinstance(m, dict))
-
-    async def _safe_list_models(self) -> list[str]:
-        try:
-            return await self.list_models()
-        except Exception:  # the listing is only a hint in an error message
-            return []

@@ -14,7 +14,6 @@ Implementations are imported on first use, so the base install works without opt
 from __future__ import annotations
 
 import asyncio
-import importlib
 import random
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -24,6 +23,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llmpick._registry import LazyRegistry
 from llmpick.providers._errors import ProviderError, ProviderSetupError, StreamError
 from llmpick.providers._types import GenerateParams, Prompt, Response
 
@@ -165,38 +165,32 @@ def _tracking(on_text: TextCallback, shown: list[bool]) -> TextCallback:
 
 # Registry ------------------------------------------------------------------------------------
 
-_REGISTRY: dict[str, str | type[Provider]] = {
-    "openai": "llmpick.providers._openai:OpenAIProvider",
-    "anthropic": "llmpick.providers._anthropic:AnthropicProvider",
-    "gemini": "llmpick.providers._gemini:GeminiProvider",
-    "llamacpp": "llmpick.providers._llamacpp:LlamaCppProvider",
-}
+_REGISTRY: LazyRegistry[Provider] = LazyRegistry(
+    Provider,
+    "provider kind",
+    ProviderSetupError,
+    {
+        "openai": "llmpick.providers._openai:OpenAIProvider",
+        "anthropic": "llmpick.providers._anthropic:AnthropicProvider",
+        "gemini": "llmpick.providers._gemini:GeminiProvider",
+        "llamacpp": "llmpick.providers._llamacpp:LlamaCppProvider",
+    },
+)
 
 
 def register_provider(kind: str, target: str | type[Provider]) -> None:
     """Add or replace a provider kind; `target` is a class or a lazy "module:Class" path."""
-    _REGISTRY[kind] = target
+    _REGISTRY.register(kind, target)
 
 
 def provider_kinds() -> list[str]:
     """The registered kinds, sorted."""
-    return sorted(_REGISTRY)
+    return _REGISTRY.kinds()
 
 
 def provider_class(kind: str) -> type[Provider]:
     """The implementation for `kind`, imported on first use."""
-    try:
-        target = _REGISTRY[kind]
-    except KeyError:
-        raise ProviderSetupError(
-            f"unknown provider kind {kind!r}; available: {', '.join(provider_kinds())}"
-        ) from None
-    if isinstance(target, str):
-        module_name, _, class_name = target.partition(":")
-        target = getattr(importlib.import_module(module_name), class_name)
-        assert isinstance(target, type) and issubclass(target, Provider)
-        _REGISTRY[kind] = target
-    return target
+    return _REGISTRY.get(kind)
 
 
 def create_provider(config: ProviderConfig | Mapping[str, Any]) -> Provider:

@@ -120,7 +120,7 @@ class GeminiProvider(HttpProvider):
                 ModelNotFoundError,
                 str(exc).split(": ", 1)[-1],
                 status=exc.status,
-                available=await self._safe_list_models(),
+                available=await self.available_models(),
             ) from None
         timings.completed = time.perf_counter()
         text = "".join(pieces)
@@ -195,9 +195,3 @@ class GeminiProvider(HttpProvider):
             payload = await resp.json(content_type=None)
         names = (str(m.get("name", "")) for m in payload.get("models", []) if isinstance(m, dict))
         return sorted(n.removeprefix("models/") for n in names if n)
-
-    async def _safe_list_models(self) -> list[str]:
-        try:
-            return await self.list_models()
-        except Exception:  # the listing is a hint only
-            return []

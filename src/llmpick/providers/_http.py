@@ -358,6 +358,15 @@ class HttpProvider(Provider):
             )
         return self._session
 
+    async def available_models(self) -> list[str]:
+        """What the endpoint offers, for an unknown-model error; empty if it cannot say.
+
+        The listing is only a hint in an error message, so its own failure is swallowed."""
+        try:
+            return await self.list_models()
+        except (ProviderError, aiohttp.ClientError, TimeoutError, ValueError):
+            return []
+
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()

@@ -255,9 +255,8 @@ class OpenAIProvider(HttpProvider):
         return sorted(str(m.get("id")) for m in payload.get("data", []) if isinstance(m, dict))
 
     async def _with_available_models(self, exc: ModelNotFoundError) -> ProviderError:
-        try:
-            available = await self.list_models()
-        except (ProviderError, aiohttp.ClientError, TimeoutError, ValueError):
+        available = await self.available_models()
+        if not available:
             return exc
         return self.error(
             ModelNotFoundError,
