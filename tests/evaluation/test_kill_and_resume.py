@@ -86,7 +86,7 @@ def test_sigkill_then_rerun_scores_each_item_once_without_repeating_requests(
     with sqlite3.connect(db) as conn:
         runs = conn.execute("SELECT id, status FROM runs").fetchall()
         scores = conn.execute("SELECT item_id FROM scores WHERE metric = 'accuracy'").fetchall()
-        inputs = dict(conn.execute("SELECT item_id, input FROM items").fetchall())
+        inputs = dict(conn.execute("SELECT item_id, input FROM item_lists").fetchall())
     assert len(runs) == 1 and runs[0][1] == "finished"  # resumed, not started over
     assert sorted(r[0] for r in scores) == sorted(f"t{i}" for i in range(ITEMS))
     for item_id in done_before:

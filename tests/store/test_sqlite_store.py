@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -8,6 +10,7 @@ import pytest
 from llmpick.store import (
     MIGRATIONS,
     CachedAnswer,
+    CacheKeyer,
     CandidateRecord,
     ItemRecord,
     ResponseRecord,
@@ -98,3 +101,64 @@ def test_cache_key_covers_only_what_changes_the_answer() -> None:
     assert key != cache_key(identity, prompt, params, sample=1)
     answer = CachedAnswer("hi", "stop", 3, 1, None, "server", 0.1, 0.2, None, 5.0)
     assert CachedAnswer.from_json(answer.to_json()) == answer
+
+
+def test_runs_over_the_same_items_share_one_stored_list(tmp_path: Path) -> None:
+    items = [ItemRecord(f"i{n}", n, f"input {n}", "x", None, {"n": n}) for n in range(5)]
+    with open_store(tmp_path / "db.sqlite") as store:
+        for run_id in ("20260101-000000-aaaaaa", "20260101-000001-bbbbbb"):
+            store.create_run(_run(run_id))
+            store.save_items(run_id, items)
+        store.create_run(_run("20260101-000002-cccccc"))
+        store.save_items("20260101-000002-cccccc", items[:2])
+        for run_id, count in [("20260101-000001-bbbbbb", 5), ("20260101-000002-cccccc", 2)]:
+            assert [i.item_id for i in store.items(run_id)] == [f"i{n}" for n in range(count)]
+    db = sqlite3.connect(tmp_path / "db.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM item_lists").fetchone()[0] == 5 + 2
+
+
+def test_a_database_from_the_first_schema_is_migrated_with_its_items(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    first_name, first = MIGRATIONS[0]
+    first(db)
+    db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (first_name,))
+    db.execute(
+        "INSERT INTO runs VALUES ('r1', '2026-01-01', NULL, 'finished', 'demo', NULL, 'fp', "
+        "'accuracy', '{}')"
+    )
+    db.execute("INSERT INTO items VALUES ('r1', 'b', 1, 'second', NULL, NULL, '{}')")
+    db.execute("INSERT INTO items VALUES ('r1', 'a', 0, 'first', 'yes', 'cat', '{\"k\": 2}')")
+    db.close()
+    with open_store(path) as store:
+        migrated = list(store.items("r1"))
+    assert [(i.item_id, i.input, i.expected, i.fields) for i in migrated] == [
+        ("a", "first", "yes", {"k": 2}),
+        ("b", "second", None, {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "plain text",
+        'quotes " and \\ backslashes, tabs\t, newlines\n, control \x01 and unicode é 😀',
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": 'ünï "q"'}],
+        [{"content": "keys in the other order", "role": "user"}],
+        [],
+        [{"role": "user", "content": "an extra key", "name": "x"}],  # general encoder
+        [{"role": "user", "content": ["a", "list"]}],  # general encoder
+    ],
+)
+def test_the_fast_prompt_encoding_gives_the_canonical_key(prompt: object) -> None:
+    identity, params = {"kind": "openai", "model": "m"}, {"max_tokens": 8}
+    canonical = json.dumps(
+        {"generation": params, "identity": identity, "prompt": prompt, "sample": 2, "v": 1},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    expected = hashlib.sha256(canonical.encode()).hexdigest()
+    assert cache_key(identity, prompt, params, sample=2) == expected
+    assert CacheKeyer(identity, params).key(prompt, sample=2) == expected

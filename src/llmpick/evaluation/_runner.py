@@ -378,15 +378,19 @@ class _CandidateRun:
         hits = self.store.cache_get_many([job.key for job in chunk])
         if not hits:
             return chunk
-        results = []
-        remaining = []
-        for job in chunk:
-            payload = hits.get(job.key)
-            if payload is None:
-                remaining.append(job)
-                continue
-            answer = CachedAnswer.from_json(payload)
-            results.append(await self._result(job, answer, from_cache=True))
+        found = [job for job in chunk if job.key in hits]
+        remaining = [job for job in chunk if job.key not in hits]
+        answers = CachedAnswer.many_from_json([hits[job.key] for job in found])
+        if self.sync_scoring:
+            results = [
+                self._result_sync(job, answer, from_cache=True)
+                for job, answer in zip(found, answers, strict=True)
+            ]
+        else:
+            results = [
+                await self._result(job, answer, from_cache=True)
+                for job, answer in zip(found, answers, strict=True)
+            ]
         self.store.save_results(self.run_id, results)
         self.successes += len(results)
         self.outcome.cached += len(results)
@@ -435,8 +439,21 @@ class _CandidateRun:
         self.sink.advance(self.planned.label)
 
     async def _result(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
+        if self.sync_scoring:
+            return self._result_sync(job, answer, from_cache=from_cache)
+        sample = Sample(job.item, answer.text, self.planned.label)
+        scores = [await _score(scorer, sample, self.env) for scorer in self.scorers]
+        return ResultRecord(self._response(job, answer, from_cache), self._scores(job, scores))
+
+    def _result_sync(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
+        """`_result` when no scorer needs a model call: no coroutine per item on the cached path."""
+        sample = Sample(job.item, answer.text, self.planned.label)
+        scores = [_score_sync(scorer, sample) for scorer in self.scorers]
+        return ResultRecord(self._response(job, answer, from_cache), self._scores(job, scores))
+
+    def _response(self, job: _Job, answer: CachedAnswer, from_cache: bool) -> ResponseRecord:
         entry = self.planned.catalog_entry
-        response = ResponseRecord(
+        return ResponseRecord(
             candidate=self.planned.label,
             item_id=job.item.id,
             repeat=job.repeat,
@@ -456,24 +473,22 @@ class _CandidateRun:
             from_cache=from_cache,
             cache_key=job.key,
         )
-        sample = Sample(job.item, answer.text, self.planned.label)
-        scores = []
-        for scorer in self.scorers:
-            score = await _score(scorer, sample, self.env, self.sync_scoring)
-            scores.append(
-                ScoreRecord(
-                    candidate=self.planned.label,
-                    item_id=job.item.id,
-                    repeat=job.repeat,
-                    metric=scorer.metric,
-                    value=score.value,
-                    passed=score.passed,
-                    detail=score.detail,
-                    cost_usd=score.cost_usd,
-                    error=score.error,
-                )
+
+    def _scores(self, job: _Job, scores: list[Score]) -> list[ScoreRecord]:
+        return [
+            ScoreRecord(
+                candidate=self.planned.label,
+                item_id=job.item.id,
+                repeat=job.repeat,
+                metric=scorer.metric,
+                value=score.value,
+                passed=score.passed,
+                detail=score.detail,
+                cost_usd=score.cost_usd,
+                error=score.error,
             )
-        return ResultRecord(response, scores)
+            for scorer, score in zip(self.scorers, scores, strict=True)
+        ]
 
 
 class _ResultWriter:
@@ -500,15 +515,26 @@ class _ResultWriter:
             self._store.save_results(self._run_id, pending)
 
 
-async def _score(scorer: Scorer, sample: Sample, env: ModelCaller, sync: bool) -> Score:
+async def _score(scorer: Scorer, sample: Sample, env: ModelCaller) -> Score:
+    if not scorer.is_async:
+        return _score_sync(scorer, sample)
     try:
-        if sync or not scorer.is_async:
-            return scorer.score(sample)
         return await scorer.ascore(sample, env)
     except Exception as exc:
-        # A scorer (often the user's own function) failing on one answer must not stop the
-        # run; the error is stored with that score and counted in the summary.
-        return Score(None, None, error=f"{type(exc).__name__}: {exc}")
+        return _failed(exc)
+
+
+def _score_sync(scorer: Scorer, sample: Sample) -> Score:
+    try:
+        return scorer.score(sample)
+    except Exception as exc:
+        return _failed(exc)
+
+
+def _failed(exc: Exception) -> Score:
+    # A scorer (often the user's own function) failing on one answer must not stop the run;
+    # the error is stored with that score and counted in the summary.
+    return Score(None, None, error=f"{type(exc).__name__}: {exc}")
 
 
 # Records ---------------------------------------------------------------------------------------

@@ -112,8 +112,36 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_items_by_content(db: sqlite3.Connection) -> None:
+    # Items were stored once per run, so every re-run of the same dataset wrote them all again
+    # (the largest cost of a cached re-run). Now a run points at its item list by a hash of its
+    # content and a list is stored once. Rows of existing runs move under the key `run:<id>`.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE item_lists (
+            items_key TEXT NOT NULL,       -- SHA-256 of the list's content, or run:<id>
+            item_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            input TEXT NOT NULL,
+            expected TEXT,
+            category TEXT,
+            fields_json TEXT NOT NULL,
+            PRIMARY KEY (items_key, item_id)
+        ) WITHOUT ROWID;
+        INSERT INTO item_lists
+            SELECT 'run:' || run_id, item_id, position, input, expected, category, fields_json
+            FROM items;
+        ALTER TABLE runs ADD COLUMN items_key TEXT;
+        UPDATE runs SET items_key = 'run:' || id WHERE id IN (SELECT run_id FROM items);
+        DROP TABLE items
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
+    ("002_items_by_content", _m002_items_by_content),
 ]
 
 

@@ -7,6 +7,7 @@ the calls still in flight, never a stored result.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -141,6 +142,7 @@ class SqliteStore:
         return found[0] if found else None
 
     def _run(self, row: tuple[Any, ...]) -> RunRecord:
+        # Columns in table order; later migrations append (items_key, read by `items`).
         names = ("id", "created_at", "finished_at", "status", "spec_name", "spec_path")
         values = dict(zip(names, row[:6], strict=True))
         return RunRecord(
@@ -186,28 +188,42 @@ class SqliteStore:
         ]
 
     def save_items(self, run_id: str, items: Iterable[ItemRecord]) -> None:
+        """Attach the item list to the run, storing the list only if no run stored it before:
+        re-runs of a dataset share one copy, keyed by a hash of its content."""
+        records = list(items)
+        content = json.dumps(
+            [[i.item_id, i.position, i.input, i.expected, i.category, i.fields] for i in records],
+            default=str,
+            ensure_ascii=False,  # half the time of escaping; the hash only needs determinism
+        )
+        key = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
         with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO items (run_id, item_id, position, input, expected, "
-                "category, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
+            stored = self._db.execute(
+                "SELECT 1 FROM item_lists WHERE items_key = ? LIMIT 1", (key,)
+            ).fetchone()
+            if stored is None:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO item_lists (items_key, item_id, position, input, "
+                    "expected, category, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
-                        run_id,
-                        i.item_id,
-                        i.position,
-                        i.input,
-                        i.expected,
-                        i.category,
-                        json.dumps(i.fields, default=str),
-                    )
-                    for i in items
-                ),
-            )
+                        (
+                            key,
+                            i.item_id,
+                            i.position,
+                            i.input,
+                            i.expected,
+                            i.category,
+                            json.dumps(i.fields, default=str),
+                        )
+                        for i in records
+                    ),
+                )
+            self._db.execute("UPDATE runs SET items_key = ? WHERE id = ?", (key, run_id))
 
     def items(self, run_id: str) -> Iterator[ItemRecord]:
         rows = self._db.execute(
-            "SELECT item_id, position, input, expected, category, fields_json FROM items "
-            "WHERE run_id = ? ORDER BY position",
+            "SELECT item_id, position, input, expected, category, fields_json FROM item_lists "
+            "WHERE items_key = (SELECT items_key FROM runs WHERE id = ?) ORDER BY position",
             (run_id,),
         )
         for r in rows:
