@@ -547,7 +547,9 @@ def _item_record(item: Item, position: int) -> ItemRecord:
         input=item.input,
         expected=item.expected,
         category=item.category,
-        fields=dict(item.fields),
+        # The row's own dict when it is one: a copy per item would double the memory of a
+        # large dataset for as long as the items are being stored.
+        fields=item.fields if isinstance(item.fields, dict) else dict(item.fields),
     )
 
 

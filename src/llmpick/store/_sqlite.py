@@ -191,12 +191,18 @@ class SqliteStore:
         """Attach the item list to the run, storing the list only if no run stored it before:
         re-runs of a dataset share one copy, keyed by a hash of its content."""
         records = list(items)
-        content = json.dumps(
-            [[i.item_id, i.position, i.input, i.expected, i.category, i.fields] for i in records],
-            default=str,
-            ensure_ascii=False,  # half the time of escaping; the hash only needs determinism
-        )
-        key = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = hashlib.sha256()
+        for start in range(0, len(records), 1024):  # in slices: no one huge string in memory
+            content = json.dumps(
+                [
+                    [i.item_id, i.position, i.input, i.expected, i.category, i.fields]
+                    for i in records[start : start + 1024]
+                ],
+                default=str,
+                ensure_ascii=False,  # half the time of escaping; the hash only needs determinism
+            )
+            digest.update(content.encode("utf-8", "surrogatepass"))
+        key = digest.hexdigest()
         with self._transaction():
             stored = self._db.execute(
                 "SELECT 1 FROM item_lists WHERE items_key = ? LIMIT 1", (key,)
