@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from llmpick.catalog import Catalog
-from llmpick.cli import _output, catalog_commands
+from llmpick.cli import _output, app
 
 from .conftest import FileServer
 
@@ -19,18 +18,8 @@ EXPECTED_MODEL_COUNT = 120
 runner = CliRunner()
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test shell."""
-
-    catalog_commands.register(app)
-    return app
-
-
-APP = _app()
+# The real app: the same error handling (exit 2, one line) users get.
+APP = app
 
 
 @pytest.fixture(autouse=True)

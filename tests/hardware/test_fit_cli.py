@@ -5,27 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
 from llmpick.catalog import load_catalog
-from llmpick.cli import _output, fit_commands
+from llmpick.cli import _output, app
 
 runner = CliRunner()
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def _root() -> None:
-        """Test shell."""
-
-    fit_commands.register(app)
-    return app
-
-
-APP = _app()
+# The real app: the same error handling (exit 2, one line) users get.
+APP = app
 
 
 @pytest.fixture(autouse=True)

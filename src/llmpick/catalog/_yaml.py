@@ -1,14 +1,11 @@
-"""YAML parsing for catalog files: libyaml speed, YAML 1.2 booleans, and line numbers for errors.
+"""YAML parsing for catalog files, with line numbers for errors.
 
-PyYAML's C loader is several times faster than a pure-Python parser, which matters because every
-CLI command loads ~120 files. PyYAML follows YAML 1.1, where `no`, `on` and `off` are booleans;
-catalog files are written (and checked by their authors) as YAML 1.2, so only `true`/`false` are
-booleans here and `data_residency: [no]` stays the string "no".
+The dialect (`llmpick._yaml.Yaml12Loader`) is libyaml with YAML 1.2 booleans: libyaml's speed
+matters because every CLI command that needs the catalog loads ~135 files.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,23 +13,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from llmpick._yaml import Yaml12Loader
 from llmpick.catalog._errors import CatalogFileError
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-
-
-class Yaml12Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """A safe loader whose booleans are YAML 1.2's: true/false only."""
-
-
-Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-Yaml12Loader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
 
 
 def parse_yaml(text: str, path: Path | str) -> Any:

@@ -1,7 +1,9 @@
 """The `llmpick` command line: a thin shell over the library.
 
 Each command group lives in its own module and exposes ``register(app)``; this module only
-assembles them, so adding a command never means editing another command's file.
+assembles them, so adding a command never means editing another command's file. Command modules
+import the library inside their commands, so `llmpick --help` does not load pydantic, numpy or
+the catalog.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import typer
 from llmpick import __version__
 from llmpick._errors import LlmpickError
 from llmpick.cli._output import fail
-from llmpick.spec import SpecError
 
 app = typer.Typer(
     name="llmpick",
@@ -65,11 +66,10 @@ def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
-        except SpecError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
-            fail(str(exc))
         except LlmpickError as exc:
+            # A spec error carries every problem (FILE:LINE:COL each); print them all first.
+            for problem in getattr(exc, "problems", ()):
+                typer.echo(str(problem), err=True)
             fail(str(exc))
 
     return wrapper

@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from llmpick.catalog import (
-    Catalog,
-    CatalogEntry,
-    CatalogError,
-    UnknownModelError,
-    load_catalog,
-    update_catalog,
-)
-from llmpick.catalog._schema import Modality, Sourced
 from llmpick.cli._output import console, fail, print_json
+
+if TYPE_CHECKING:
+    from llmpick.catalog import Catalog, CatalogEntry
+    from llmpick.catalog._schema import Sourced
 
 catalog_app = typer.Typer(
     name="catalog",
     help="Browse the model catalog: facts with their sources, and live price updates.",
     no_args_is_help=True,
 )
-
-_MODALITIES: tuple[str, ...] = get_args(Modality)
 
 
 def register(app: typer.Typer) -> None:
@@ -54,10 +47,10 @@ def _price(value: float | None) -> str:
 
 
 def _load() -> Catalog:
-    try:
-        return load_catalog()
-    except CatalogError as exc:
-        fail(str(exc))
+    # The catalog is imported here, not at the top: `llmpick --help` should not pay for it.
+    from llmpick.catalog import load_catalog
+
+    return load_catalog()  # a CatalogError becomes a one-line message in the CLI's wrapper
 
 
 @catalog_app.command("list")
@@ -87,8 +80,11 @@ def list_models(
     """
     if open_only and closed_only:
         fail("--open and --closed exclude each other; pass one of them")
-    if modality is not None and modality.lower() not in _MODALITIES:
-        fail(f"unknown modality {modality!r}; choose one of: {', '.join(_MODALITIES)}")
+    from llmpick.catalog._schema import Modality
+
+    modalities: tuple[str, ...] = get_args(Modality)
+    if modality is not None and modality.lower() not in modalities:
+        fail(f"unknown modality {modality!r}; choose one of: {', '.join(modalities)}")
     catalog = _load()
     entries = catalog.filter(
         open_weights=True if open_only else False if closed_only else None,
@@ -204,11 +200,7 @@ def show(
 
     Example: llmpick catalog show meta/llama-3.1-8b-instruct
     """
-    catalog = _load()
-    try:
-        entry = catalog.get(model_id)
-    except UnknownModelError as exc:
-        fail(str(exc))
+    entry = _load().get(model_id)  # an unknown id is reported by the CLI's error wrapper
     if as_json:
         print_json(entry.model_dump(mode="json"))
         return
@@ -299,10 +291,9 @@ def update(
 
     Example: llmpick catalog update --from https://models.dev/api.json --dry-run
     """
-    try:
-        result = update_catalog(source, dry_run=dry_run, timeout=timeout)
-    except CatalogError as exc:
-        fail(str(exc))
+    from llmpick.catalog import update_catalog
+
+    result = update_catalog(source, dry_run=dry_run, timeout=timeout)
     if as_json:
         print_json(
             {

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from llmpick.cli._output import console, print_json
-from llmpick.constraints import CheckReport, check_spec
-from llmpick.spec import load_spec
+
+if TYPE_CHECKING:
+    from llmpick.constraints import CheckReport
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +27,9 @@ def check(
 
     Example: llmpick check examples/quickstart/llmpick.yaml --json
     """
+    from llmpick.constraints import check_spec
+    from llmpick.spec import load_spec
+
     report = check_spec(load_spec(spec_file).spec)
     if as_json:
         print_json(report.to_dict())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -12,13 +12,9 @@ from rich.table import Table
 
 from llmpick.cli._output import console, err_console
 from llmpick.cli.runs_commands import DB_HELP
-from llmpick.constraints import check_spec
-from llmpick.decision import DatasetItem, Evidence, decide
-from llmpick.decision._from_run import evidence_from_run
-from llmpick.evaluation import RichProgress, RunOptions, run_async
-from llmpick.report import write_report
-from llmpick.spec import load_spec
-from llmpick.store import open_store
+
+if TYPE_CHECKING:
+    from llmpick.decision import DatasetItem, Evidence
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +37,14 @@ def decide_command(
 
     Example: llmpick decide examples/quickstart/llmpick.yaml -o llmpick-report
     """
+    from llmpick.constraints import check_spec
+    from llmpick.decision import decide
+    from llmpick.decision._from_run import evidence_from_run
+    from llmpick.evaluation import RichProgress, RunOptions, run_async
+    from llmpick.report import write_report
+    from llmpick.spec import load_spec
+    from llmpick.store import open_store
+
     loaded = load_spec(spec_file)
     spec = loaded.spec
     check = check_spec(spec)

@@ -9,9 +9,6 @@ import typer
 
 from llmpick.cli._output import console, err_console, print_json
 from llmpick.cli.runs_commands import DB_HELP, render_summary
-from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
-from llmpick.spec import load_spec
-from llmpick.store import open_store
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +41,10 @@ def eval_command(
 
     Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20
     """
+    from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
+    from llmpick.spec import load_spec
+    from llmpick.store import open_store
+
     loaded = load_spec(spec)
     for warning in loaded.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
-from llmpick.catalog import CatalogError, UnknownModelError, load_catalog
 from llmpick.cli._output import console, fail, print_json
-from llmpick.hardware import (
-    ACCEPTED_FORMS,
-    FitReport,
-    HardwareParseError,
-    UnknownQuantizationError,
-    fit_model,
-    known_devices,
-    parse_hardware,
-)
+
+if TYPE_CHECKING:
+    from llmpick.hardware import FitReport
+
+# Written out rather than imported from llmpick.hardware, which loads pydantic and the device
+# table: `llmpick --help` builds every command's help. A bad string gets the full list of forms.
+_HARDWARE_HELP = "Hardware: [COUNT x]GPU (2xL4, 1xH100-80GB), cpu:32GB or apple:M3-Max-128GB."
 
 
 def register(app: typer.Typer) -> None:
@@ -27,9 +26,7 @@ def fit(
     model: str | None = typer.Argument(
         None, help="Catalog id or alias of an open-weight model (see `llmpick catalog list`)."
     ),
-    hardware: str = typer.Option(
-        "1xH100-80GB", "--hardware", "-H", help=f"Hardware string: {ACCEPTED_FORMS}."
-    ),
+    hardware: str = typer.Option("1xH100-80GB", "--hardware", "-H", help=_HARDWARE_HELP),
     context: int = typer.Option(4096, "--context", min=1, help="Tokens per sequence to cache."),
     concurrency: int = typer.Option(
         1, "--concurrency", min=1, help="Sequences served at once (each with its own KV cache)."
@@ -62,17 +59,20 @@ def fit(
 
     Example: llmpick fit meta/llama-3.1-70b-instruct --hardware 2xH100-80GB --context 8192
     """
+    from llmpick.catalog import load_catalog
+    from llmpick.hardware import (
+        HardwareParseError,
+        UnknownQuantizationError,
+        fit_model,
+        parse_hardware,
+    )
+
     if list_devices:
         _print_devices(as_json)
         return
     if not model:
         fail("give a MODEL id (see `llmpick catalog list --open`), or use --list-devices")
-    try:
-        entry = load_catalog().get(model)
-    except UnknownModelError as exc:
-        fail(str(exc))
-    except CatalogError as exc:
-        fail(str(exc))
+    entry = load_catalog().get(model)  # catalog errors are reported by the CLI's wrapper
     if not entry.open_weights or entry.architecture is None:
         fail(f"{entry.id} is an API model, nothing to host; `llmpick fit` needs open weights")
     try:
@@ -146,6 +146,8 @@ def _print_report(report: FitReport, *, show_all: bool) -> None:
 
 
 def _print_devices(as_json: bool) -> None:
+    from llmpick.hardware import known_devices
+
     devices = known_devices()
     if as_json:
         print_json([device.model_dump(mode="json") for device in devices])

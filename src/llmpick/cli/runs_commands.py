@@ -7,14 +7,16 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 from rich.table import Table
 
 from llmpick.cli._output import console, fail, print_json
-from llmpick.evaluation import CandidateSummary, RunSummary, summarize_run
-from llmpick.store import SqliteStore, open_store
+
+if TYPE_CHECKING:
+    from llmpick.evaluation import CandidateSummary, RunSummary
+    from llmpick.store import SqliteStore
 
 runs_app = typer.Typer(help="List, show, compare and export evaluation runs.", no_args_is_help=True)
 
@@ -27,6 +29,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _open(db: Path | None) -> SqliteStore:
+    from llmpick.store import open_store
+
     if db is not None and not db.exists():
         fail(f"database {db} does not exist; run `llmpick eval SPEC --db {db}` first")
     return open_store(db)
@@ -99,6 +103,8 @@ def show(
 
     Example: llmpick runs show latest
     """
+    from llmpick.evaluation import summarize_run
+
     with _open(db) as store:
         summary = summarize_run(store, _run_id(store, run))
     if as_json:

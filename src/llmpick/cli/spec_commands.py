@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.prompt import Confirm, IntPrompt, Prompt
@@ -11,17 +12,11 @@ from rich.table import Table
 
 from llmpick._files import write_text_atomic
 from llmpick.cli._output import console, fail, print_json
-from llmpick.spec import (
-    PRESETS,
-    SCHEMA_FILENAME,
-    Spec,
-    SpecError,
-    json_schema_text,
-    load_spec,
-    parse_spec_text,
-    preset_spec,
-    render_spec,
-)
+
+# llmpick.spec (pydantic models, YAML parsers) is imported inside the commands that use it, so
+# `llmpick --help` stays quick.
+if TYPE_CHECKING:
+    from llmpick.spec import Spec
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +38,15 @@ def init(
 
     Example: llmpick init --preset on-prem-secure -o llmpick.yaml
     """
+    from llmpick.spec import (
+        PRESETS,
+        SCHEMA_FILENAME,
+        json_schema_text,
+        parse_spec_text,
+        preset_spec,
+        render_spec,
+    )
+
     if list_presets:
         _print_presets()
         return
@@ -72,6 +76,8 @@ def validate(
 
     Example: llmpick validate examples/quickstart/llmpick.yaml
     """
+    from llmpick.spec import SpecError, load_spec
+
     try:
         loaded = load_spec(file)
     except SpecError as exc:
@@ -103,6 +109,8 @@ def schema(
 
     Example: llmpick schema -o llmpick.schema.json
     """
+    from llmpick.spec import json_schema_text
+
     text = json_schema_text()
     if output is None:
         sys.stdout.write(text)
@@ -112,6 +120,8 @@ def schema(
 
 
 def _print_presets() -> None:
+    from llmpick.spec import PRESETS
+
     table = Table(title="Presets", show_lines=False)
     table.add_column("preset", style="bold")
     table.add_column("leans")
@@ -123,6 +133,8 @@ def _print_presets() -> None:
 
 def _interview() -> tuple[Spec, str]:
     """A few questions for someone starting from nothing; the answers tune a preset."""
+    from llmpick.spec import PRESETS, Spec, preset_spec
+
     names = list(PRESETS)
     _print_presets()
     name = Prompt.ask("Which use case is closest?", choices=names, default="low-cost-experiment")

@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from llmpick._errors import LlmpickError
-from llmpick.catalog._yaml import Yaml12Loader
+from llmpick._yaml import Yaml12Loader
 from llmpick.spec._models import FieldError, Spec
 
 MAX_SPEC_BYTES = 2 * 1024 * 1024
