@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from ruamel.yaml import YAML
 
-from llmpick.catalog import Catalog
+from llmpick.catalog import Catalog, load_catalog
 from llmpick.catalog._loader import bundled_files, load_entry_file
 from llmpick.catalog._schema import CatalogEntry, Sourced
 from llmpick.catalog._yaml import parse_yaml
@@ -52,3 +52,18 @@ def test_no_alias_names_two_models(bundled_catalog: Catalog) -> None:
             owners.setdefault(name, set()).add(entry.id)
     clashes = {name: sorted(ids) for name, ids in owners.items() if len(ids) > 1}
     assert not clashes, f"names shared by several models: {clashes}"
+
+
+def test_every_replacement_names_a_model_in_the_catalog() -> None:
+    """A successor the catalog cannot describe would send users to a model llmpick cannot judge."""
+    catalog = load_catalog()
+    known_ids = {entry.id for entry in catalog}
+    dangling = sorted(
+        f"{entry.id} -> {entry.about.replacement}"
+        for entry in catalog
+        if entry.about.replacement is not None and entry.about.replacement not in known_ids
+    )
+    assert not dangling, (
+        "about.replacement names ids missing from the catalog "
+        f"(add their files or fix the reference): {dangling}"
+    )
