@@ -139,6 +139,14 @@ def _print_report(report: FitReport, *, show_all: bool) -> None:
         console.print(f"* best quantization that fits: {best}", highlight=False)
     console.print(report.reason, highlight=False)
     console.print(f"[dim]decode speed: {report.decode_estimate_label}[/]", highlight=False)
+    if report.prefill_tokens_per_s_estimate is not None:
+        from llmpick.hardware import PREFILL_ESTIMATE_LABEL
+
+        console.print(
+            f"prompt processing: ~{report.prefill_tokens_per_s_estimate:,.0f} tok/s "
+            f"[dim]({PREFILL_ESTIMATE_LABEL})[/]",
+            highlight=False,
+        )
     if report.usd_per_hour is not None:
         console.print(f"price: ${report.usd_per_hour:.2f}/hour on demand", highlight=False)
     for note in report.notes:

@@ -2,8 +2,9 @@
 
 API candidates cost list price x tokens. Self-hosted candidates are sized on the hardware the
 constraint check chose (on hand or rented), with the request rate one replica can carry at the
-latency SLO estimated from memory bandwidth; that estimate is labelled, and a measured rate can
-replace it through `Throughput` without touching the rest.
+latency SLO estimated from the device's FLOPS (prompts) and memory bandwidth (answers); that
+estimate is labelled, and a measured rate can replace it through `Throughput` without touching
+the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any
 from llmpick.constraints import CandidateVerdict, serving_shape
 from llmpick.costs import api_monthly_cost
 from llmpick.costs._selfhosted import Throughput, self_hosted_monthly_cost
-from llmpick.hardware import FitReport, fit_model, parse_hardware
+from llmpick.hardware import (
+    DECODE_BANDWIDTH_EFFICIENCY,
+    PREFILL_COMPUTE_EFFICIENCY,
+    FitReport,
+    fit_model,
+    parse_hardware,
+)
 from llmpick.spec import Spec
 
 CostAt = Callable[[float], float]
@@ -120,8 +127,10 @@ def _self_hosted_cost(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
         },
         assumptions=[
             *cost.assumptions,
-            "capacity is decode-bound (memory bandwidth); prompt processing time is not "
-            "modelled — a load test at the SLO replaces this estimate",
+            "capacity is estimated from hardware facts: prompts compute bound at "
+            f"{PREFILL_COMPUTE_EFFICIENCY[hardware.device.kind]:.0%} of peak FP16 FLOPS, "
+            f"answers bandwidth bound at {DECODE_BANDWIDTH_EFFICIENCY[hardware.device.kind]:.0%}"
+            " of peak memory bandwidth — a load test at the SLO replaces this estimate",
         ],
         at_volume=cost_at,
         uncertainty=0.4,
@@ -132,7 +141,17 @@ def replica_throughput(
     arch: Any, hardware: Any, quantization: str, context: int, spec: Spec
 ) -> tuple[Throughput | None, FitReport | None]:
     """Requests/s one replica sustains at the SLO: the largest batch that fits in memory and
-    still finishes a mean-length answer within the end-to-end SLO (a bandwidth estimate)."""
+    still finishes a mean request within the end-to-end SLO (an estimate from hardware facts).
+
+    A request costs the replica its prompt's processing (compute bound) plus its share of the
+    batch's decode steps (bandwidth bound), so at batch B
+
+        rate    = 1 / (input tokens / prefill tokens/s + output tokens / (B x decode tokens/s))
+        latency = input tokens / prefill tokens/s + output tokens / decode tokens/s
+
+    Where the device table has no FLOPS figure the prompt term is left out (and said so).
+    """
+    in_tokens = max(spec.needs.volume.mean_input_tokens, 0.0)
     out_tokens = max(spec.needs.volume.mean_output_tokens, 1.0)
     e2e_slo_s = (spec.needs.latency.e2e_p95_ms or 10_000) / 1000
     within_slo: tuple[float, FitReport] | None = None
@@ -149,10 +168,13 @@ def replica_throughput(
         aggregate = report.aggregate_decode_tokens_per_s_estimate
         if not report.fits or not per_seq or not aggregate:
             break
-        rate = aggregate / out_tokens
+        prefill = report.prefill_tokens_per_s_estimate
+        prompt_s = in_tokens / prefill if prefill else 0.0
+        rate = 1.0 / (prompt_s + out_tokens / aggregate)
         if any_batch is None or rate > any_batch[0]:
             any_batch = (rate, report)
-        if out_tokens / per_seq <= e2e_slo_s and (within_slo is None or rate > within_slo[0]):
+        latency_s = prompt_s + out_tokens / per_seq
+        if latency_s <= e2e_slo_s and (within_slo is None or rate > within_slo[0]):
             within_slo = (rate, report)
     # The largest batch that still meets the SLO; if none does, the SLO cannot be met on this
     # hardware at all (the latency need flags that) and the batch that fits sets the capacity.
@@ -160,13 +182,20 @@ def replica_throughput(
     if best is None:
         return None, None
     rate, report = best
+    prefill = report.prefill_tokens_per_s_estimate
+    prompt_part = (
+        f"{prefill:,.0f} prompt tokens/s (compute bound) and "
+        if prefill
+        else "prompt processing not modelled (no FLOPS figure for this device) and "
+    )
     return (
         Throughput(
             rate,
             "estimate",
-            f"memory-bandwidth estimate on {report.hardware} at {report.quantization}, "
-            f"{report.concurrency} concurrent requests: "
-            f"{report.aggregate_decode_tokens_per_s_estimate:,.0f} output tokens/s (not measured)",
+            f"hardware estimate on {report.hardware} at {report.quantization}, "
+            f"{report.concurrency} concurrent requests: {prompt_part}"
+            f"{report.aggregate_decode_tokens_per_s_estimate:,.0f} output tokens/s "
+            "(memory-bandwidth bound); not measured",
         ),
         report,
     )

@@ -13,6 +13,8 @@ from llmpick.hardware._devices import DeviceInfo, DeviceKind, find_device, known
 from llmpick.hardware._fit import (
     DECODE_BANDWIDTH_EFFICIENCY,
     DECODE_ESTIMATE_LABEL,
+    PREFILL_COMPUTE_EFFICIENCY,
+    PREFILL_ESTIMATE_LABEL,
     FitReport,
     QuantizationFit,
     fit_model,
@@ -47,6 +49,8 @@ __all__ = [
     "DECODE_ESTIMATE_LABEL",
     "KV_CACHE_BYTES",
     "PRECISION_ORDER",
+    "PREFILL_COMPUTE_EFFICIENCY",
+    "PREFILL_ESTIMATE_LABEL",
     "QUANTIZATIONS",
     "CardMemory",
     "DeviceInfo",

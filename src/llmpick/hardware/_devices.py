@@ -29,6 +29,13 @@ class DeviceInfo(BaseModel):
     aliases: tuple[str, ...] = ()
     memory_gb: float = Field(gt=0, description="Marketed memory, decimal GB (1e9 bytes).")
     bandwidth_gbps: float = Field(gt=0, description="Peak memory bandwidth, GB/s.")
+    fp16_tflops: float | None = Field(
+        None,
+        gt=0,
+        description="Peak dense FP16/BF16 matrix throughput, TFLOPS (no sparsity); it bounds "
+        "how fast prompts are processed. Null where no source gives it.",
+    )
+    tflops_source: str | None = None
     driver_memory_mib: int | None = Field(
         None, gt=0, description="Total memory the driver reports (nvidia-smi), MiB."
     )

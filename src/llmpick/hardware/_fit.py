@@ -26,6 +26,15 @@ from llmpick.hardware._quantization import (
 #: 60-80% of peak; llama.cpp on CPU and Metal somewhat less).
 DECODE_BANDWIDTH_EFFICIENCY: dict[DeviceKind, float] = {"gpu": 0.7, "apple": 0.65, "cpu": 0.6}
 
+#: Share of peak FP16 matrix throughput prompt processing achieves (assumed: vLLM and TGI prefill
+#: typically reach 40-60% model FLOPs utilisation on large batches; llama.cpp less).
+PREFILL_COMPUTE_EFFICIENCY: dict[DeviceKind, float] = {"gpu": 0.5, "apple": 0.4, "cpu": 0.3}
+
+PREFILL_ESTIMATE_LABEL = (
+    "estimate, not a measurement: compute bound (peak FP16 TFLOPS x efficiency / 2 FLOPs per "
+    "active parameter per prompt token)"
+)
+
 DECODE_ESTIMATE_LABEL = (
     "estimate, not a measurement: memory-bandwidth bound (peak bandwidth x efficiency / bytes "
     "read per decode step: active weights + KV cache at full context); real servers are "
@@ -81,6 +90,9 @@ class FitReport:
     reason: str
     notes: tuple[str, ...] = field(default_factory=tuple)
     decode_estimate_label: str = DECODE_ESTIMATE_LABEL
+    prefill_tokens_per_s_estimate: float | None = None
+    """Prompt tokens the whole replica processes per second (all cards); None when the device
+    table has no FLOPS figure. Each request spends its prompt's share of this before decoding."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (sizes in GB of 1e9 bytes)."""
@@ -110,6 +122,7 @@ class FitReport:
                 self.aggregate_decode_tokens_per_s_estimate
             ),
             "decode_estimate_label": self.decode_estimate_label,
+            "prefill_tokens_per_s_estimate": _round(self.prefill_tokens_per_s_estimate),
             "usd_per_hour": self.usd_per_hour,
             "suggested_hardware": self.suggested_hardware,
             "reason": self.reason,
@@ -200,7 +213,20 @@ def fit_model(
         suggested_hardware=suggestion,
         reason=_reason(name, spec, evaluated, options, best, suggestion),
         notes=tuple(notes),
+        prefill_tokens_per_s_estimate=prefill_tokens_per_s(arch, spec),
     )
+
+
+def prefill_tokens_per_s(arch: Architecture, spec: HardwareSpec) -> float | None:
+    """Prompt tokens per second on ``spec`` (all cards), compute bound: a forward pass costs
+    about 2 FLOPs per active parameter per token, whatever the weights' storage format (they
+    are dequantized to FP16 for the matrix products)."""
+    tflops = spec.device.fp16_tflops
+    if tflops is None:
+        return None
+    active = arch.params_active_b or arch.params_total_b
+    efficiency = PREFILL_COMPUTE_EFFICIENCY[spec.device.kind]
+    return spec.count * tflops * 1e12 * efficiency / (2 * min(active, arch.params_total_b) * 1e9)
 
 
 @dataclass(frozen=True)
