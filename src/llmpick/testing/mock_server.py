@@ -5,7 +5,12 @@ fake tokens: the first after `ttft_ms`, then one every `itl_ms` (scheduled on ab
 so delays do not drift). Usage is reported in streams when `stream_options.include_usage` is set.
 A share of requests (`error_rate`) fails with `error_status`.
 
+For load tests it can behave like a batching server with finite capacity: each inter-token gap
+grows by `itl_ms_per_active` for every other sequence being generated at that moment, and at
+most `slots` sequences are generated at once (later requests queue, so their TTFT grows).
+
 Run it:  python -m llmpick.testing.mock_server --port 8000 --ttft-ms 50 --itl-ms 10 --tokens 64
+         (add --itl-ms-per-active 2 --slots 16 for a server that slows down under load)
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ class MockServerConfig:
     # the last millisecond before each token keeps delays exact at some CPU cost. Turn it off
     # for heavy load tests.
     precise: bool = True
+    # A batching server's load: every other active sequence adds this much to each token gap.
+    itl_ms_per_active: float = 0.0
+    # Most sequences generated at once (None: unlimited); the rest wait for a free slot.
+    slots: int | None = None
 
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
@@ -58,8 +67,13 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
     cfg = config or MockServerConfig()
     rng = random.Random(cfg.seed)
     app = web.Application()
-    stats: dict[str, int] = {"requests": 0, "errors": 0}
+    stats: dict[str, int] = {"requests": 0, "errors": 0, "active": 0, "peak_active": 0}
     app[STATS] = stats
+    slots = asyncio.Semaphore(cfg.slots) if cfg.slots else None
+
+    def gap_s() -> float:
+        """The next inter-token gap, given how many sequences are being generated now."""
+        return (cfg.itl_ms + cfg.itl_ms_per_active * max(0, stats["active"] - 1)) / 1000
 
     def check(request: web.Request, body: dict[str, Any]) -> web.Response | None:
         authorization = request.headers.get("Authorization")
@@ -123,6 +137,26 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
                 "invalid_request_error",
                 "context_length_exceeded",
             )
+        if slots is not None:
+            await slots.acquire()
+            start = time.perf_counter()  # queued requests start when a slot frees up
+        stats["active"] += 1
+        stats["peak_active"] = max(stats["peak_active"], stats["active"])
+        try:
+            return await generate(request, body, chat, start, n_prompt, n_out)
+        finally:
+            stats["active"] -= 1
+            if slots is not None:
+                slots.release()
+
+    async def generate(
+        request: web.Request,
+        body: dict[str, Any],
+        chat: bool,
+        start: float,
+        n_prompt: int,
+        n_out: int,
+    ) -> web.StreamResponse:
         finish = "length" if n_out < cfg.tokens else "stop"
         model = body.get("model") or "mock-model"
         ident = f"cmpl-{stats['requests']}"
@@ -132,7 +166,7 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
             "total_tokens": n_prompt + n_out,
         }
         if not body.get("stream"):
-            await pause_until(start + (cfg.ttft_ms + cfg.itl_ms * max(0, n_out - 1)) / 1000)
+            await pause_until(start + cfg.ttft_ms / 1000 + gap_s() * max(0, n_out - 1))
             text = "".join(fake_token(i) for i in range(n_out))
             choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
             if chat:
@@ -188,8 +222,11 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
                     ],
                 }
                 await resp.write(b"data: " + json.dumps(first).encode() + b"\n\n")
+            deadline = start + cfg.ttft_ms / 1000
             for i in range(n_out):
-                await pause_until(start + (cfg.ttft_ms + cfg.itl_ms * i) / 1000)
+                if i:
+                    deadline += gap_s()  # absolute deadlines: delays do not drift
+                await pause_until(deadline)
                 await resp.write(chunk(fake_token(i), None))
             await resp.write(chunk(None, finish))
             if (body.get("stream_options") or {}).get("include_usage"):
