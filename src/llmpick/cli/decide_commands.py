@@ -14,7 +14,10 @@ from llmpick.cli._output import console, err_console
 from llmpick.cli.runs_commands import DB_HELP
 
 if TYPE_CHECKING:
+    from llmpick.constraints import CheckReport
     from llmpick.decision import DatasetItem, Evidence
+    from llmpick.spec import Spec
+    from llmpick.store import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -66,11 +69,14 @@ def decide_command(
                 outcome = asyncio.run(run_async(loaded, store, options))
             run_id = outcome.run_id
             evidence, items, _ = evidence_from_run(store, run_id, ids_by_label)
+    with open_store(db) as store:
+        capacity = _load_tested_capacity(store, check, spec)
     decision = decide(
         spec,
         check,
         evidence,
         items,
+        capacity=capacity,
         spec_text=loaded.path.read_text(encoding="utf-8"),
         spec_path=str(spec_file),
         run_id=run_id,
@@ -82,12 +88,65 @@ def decide_command(
     console.print(f"Report: [bold]{files.html}[/] (also {files.markdown.name}, {files.json.name})")
 
 
+def _load_tested_capacity(store: Store, check: CheckReport, spec: Spec) -> dict[str, Any]:
+    """The newest load test of each eligible candidate, when it was run against the spec's
+    current SLO and names its hardware; what cannot be used is said, not silently dropped."""
+    from llmpick.decision import CapacityEvidence
+    from llmpick.loadtest import slo_of
+
+    wanted = slo_of(spec)
+    found: dict[str, Any] = {}
+    for verdict in check.eligible:
+        label = verdict.candidate.label
+        tests = store.load_tests(candidate=label, limit=1)
+        if not tests:
+            continue
+        test = tests[0]
+        slo = test.result.get("slo", {})
+        same_slo = (slo.get("ttft_p95_ms"), slo.get("e2e_p95_ms")) == (
+            wanted.ttft_p95_ms,
+            wanted.e2e_p95_ms,
+        )
+        problem = (
+            "it met no level of the SLO"
+            if test.requests_per_s is None
+            else "it names no hardware (run it with --hardware)"
+            if test.hardware is None
+            else "the spec's latency SLO changed since"
+            if not same_slo
+            else None
+        )
+        if problem is not None:
+            err_console.print(
+                f"[yellow]note:[/] load test {test.id} of {label} not used: {problem}",
+                highlight=False,
+            )
+            continue
+        assert test.requests_per_s is not None and test.hardware is not None
+        found[verdict.candidate.id] = CapacityEvidence(
+            requests_per_s=test.requests_per_s,
+            hardware=test.hardware,
+            concurrency=test.concurrency,
+            source=f"load test {test.id} of {test.endpoint} on {test.hardware} "
+            f"({test.created_at[:10]}: {test.requests_per_s:,.2f} requests/s at concurrency "
+            f"{test.concurrency} within the SLO)",
+        )
+        err_console.print(
+            f"[dim]capacity of {label}: {test.requests_per_s:,.2f} requests/s on "
+            f"{test.hardware}, measured by load test {test.id}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return found
+
+
 def _print_summary(decision: dict[str, Any]) -> None:
     table = Table(
         title="Decision",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
-        caption="$/month: catalog list prices; ~ marks an estimate from hardware facts",
+        caption="$/month: catalog list prices or load-tested capacity; ~ marks an estimate "
+        "from hardware facts",
     )
     table.add_column("candidate", no_wrap=True)
     table.add_column("quality [95% CI]", no_wrap=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from llmpick.decision._costing import CandidateCost, cost_candidate, replica_throughput
 from llmpick.decision._decide import PROVENANCE_LEGEND, decide
 from llmpick.decision._evidence import (
+    CapacityEvidence,
     DatasetItem,
     Evidence,
     ItemResponse,
@@ -25,6 +26,7 @@ __all__ = [
     "CRITERIA",
     "PROVENANCE_LEGEND",
     "CandidateCost",
+    "CapacityEvidence",
     "DatasetItem",
     "Evidence",
     "ItemResponse",

@@ -16,10 +16,12 @@ from typing import Any
 from llmpick.constraints import CandidateVerdict, serving_shape
 from llmpick.costs import api_monthly_cost
 from llmpick.costs._selfhosted import Throughput, self_hosted_monthly_cost
+from llmpick.decision._evidence import CapacityEvidence
 from llmpick.hardware import (
     DECODE_BANDWIDTH_EFFICIENCY,
     PREFILL_COMPUTE_EFFICIENCY,
     FitReport,
+    HardwareSpec,
     fit_model,
     parse_hardware,
 )
@@ -43,8 +45,11 @@ class CandidateCost:
     uncertainty: float = 0.1  # relative spread used by the Monte Carlo confidence
 
 
-def cost_candidate(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
-    """The monthly cost of one eligible candidate at the spec's volume."""
+def cost_candidate(
+    verdict: CandidateVerdict, spec: Spec, capacity: CapacityEvidence | None = None
+) -> CandidateCost:
+    """The monthly cost of one eligible candidate at the spec's volume; a self-hosted one is
+    sized with the load-tested `capacity` when it was measured on the hardware costed."""
     candidate = verdict.candidate
     entry = candidate.entry
     volume = spec.needs.volume
@@ -77,34 +82,68 @@ def cost_candidate(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
             at_volume=api_at,
             uncertainty=0.1,
         )
-    return _self_hosted_cost(verdict, spec)
+    return _self_hosted_cost(verdict, spec, capacity)
 
 
-def _self_hosted_cost(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
+def _self_hosted_cost(
+    verdict: CandidateVerdict, spec: Spec, capacity: CapacityEvidence | None
+) -> CandidateCost:
     candidate = verdict.candidate
     arch = candidate.entry.architecture if candidate.entry else None
     placement = next(
         (r.details for r in verdict.results if r.rule == "hardware" and r.passed), None
     )
-    if arch is None or not placement:
-        return CandidateCost(
-            None, "none", "no hardware placement (an external endpoint, or unknown size)", None
-        )
     infra = spec.constraints.infrastructure
-    hardware = parse_hardware(str(placement["hardware"]))
-    for name, price in infra.gpu_usd_per_hour.items():
-        if parse_hardware(name).device.id == hardware.device.id:
-            hardware = hardware.with_price(price)
-    quantization = str(placement["quantization"])
+    notes: list[str] = []
+    measured_on = _priced(capacity.hardware, infra) if capacity is not None else None
+    if placement:
+        hardware = _priced(str(placement["hardware"]), infra)
+        if measured_on is not None and not _same(measured_on, hardware):
+            notes.append(
+                f"the load test ran on {measured_on.label}, but this candidate is sized on "
+                f"{hardware.label}: the capacity is an estimate (load-test on {hardware.label})"
+            )
+            measured_on = None
+        owned = not placement.get("rented", False)
+    elif measured_on is not None:
+        hardware = measured_on  # a server that already runs: costed where it was measured
+        owned = any(_same(parse_hardware(h), hardware) for h in infra.hardware)
+    else:
+        return CandidateCost(
+            None,
+            "none",
+            "no hardware placement: an endpoint that already runs is costed once "
+            "`llmpick loadtest` has measured it on declared hardware",
+            None,
+        )
     context, _ = serving_shape(spec)
-    throughput, fit = replica_throughput(arch, hardware, quantization, context, spec)
+    fit: FitReport | None = None
+    quantization = str(placement["quantization"]) if placement else "as served"
+    if measured_on is not None and capacity is not None:
+        throughput: Throughput | None = Throughput(
+            capacity.requests_per_s, "measured", capacity.source
+        )
+        basis = f"capacity measured by {capacity.source}"
+        uncertainty = 0.15
+    elif arch is not None:
+        throughput, fit = replica_throughput(arch, hardware, quantization, context, spec)
+        basis = (
+            "capacity is estimated from hardware facts: prompts compute bound at "
+            f"{PREFILL_COMPUTE_EFFICIENCY[hardware.device.kind]:.0%} of peak FP16 FLOPS, "
+            f"answers bandwidth bound at {DECODE_BANDWIDTH_EFFICIENCY[hardware.device.kind]:.0%}"
+            " of peak memory bandwidth — a load test at the SLO replaces this estimate"
+        )
+        uncertainty = 0.4
+    else:
+        throughput = None
     if throughput is None:
-        return CandidateCost(None, "none", "no decode-speed estimate for this hardware", None)
-    owned = not placement.get("rented", False)
+        return CandidateCost(None, "none", "no capacity estimate for this hardware", None)
+
+    rate = throughput.requests_per_s
 
     def cost_at(requests_per_day: float, scale: float = 1.0) -> float:
         changed = spec.needs.volume.model_copy(update={"requests_per_day": requests_per_day})
-        scaled = Throughput(throughput.requests_per_s * scale, "estimate", throughput.source)
+        scaled = Throughput(rate * scale, throughput.provenance, throughput.source)
         return self_hosted_monthly_cost(hardware, scaled, changed, infra, owned=owned).usd_per_month
 
     cost = self_hosted_monthly_cost(hardware, throughput, spec.needs.volume, infra, owned=owned)
@@ -123,18 +162,26 @@ def _self_hosted_cost(verdict: CandidateVerdict, spec: Spec) -> CandidateCost:
             "requests_per_s_per_replica": throughput.requests_per_s,
             "peak_requests_per_s": cost.peak_requests_per_s,
             "utilization": cost.utilization,
-            "max_concurrency_per_replica": fit.concurrency if fit else None,
+            "max_concurrency_per_replica": (
+                fit.concurrency if fit else capacity.concurrency if capacity else None
+            ),
         },
-        assumptions=[
-            *cost.assumptions,
-            "capacity is estimated from hardware facts: prompts compute bound at "
-            f"{PREFILL_COMPUTE_EFFICIENCY[hardware.device.kind]:.0%} of peak FP16 FLOPS, "
-            f"answers bandwidth bound at {DECODE_BANDWIDTH_EFFICIENCY[hardware.device.kind]:.0%}"
-            " of peak memory bandwidth — a load test at the SLO replaces this estimate",
-        ],
+        assumptions=[*cost.assumptions, basis, *notes],
         at_volume=cost_at,
-        uncertainty=0.4,
+        uncertainty=uncertainty,
     )
+
+
+def _priced(text: str, infra: Any) -> HardwareSpec:
+    hardware = parse_hardware(text)
+    for name, price in infra.gpu_usd_per_hour.items():
+        if parse_hardware(name).device.id == hardware.device.id:
+            hardware = hardware.with_price(price)
+    return hardware
+
+
+def _same(a: HardwareSpec, b: HardwareSpec) -> bool:
+    return a.device.id == b.device.id and a.count == b.count
 
 
 def replica_throughput(

@@ -22,12 +22,12 @@ from llmpick import __version__
 from llmpick.constraints import CandidateVerdict, CheckReport
 from llmpick.costs._breakeven import break_even_volume, log_grid
 from llmpick.decision._costing import CandidateCost, cost_candidate
-from llmpick.decision._evidence import DatasetItem, Evidence, percentile
+from llmpick.decision._evidence import CapacityEvidence, DatasetItem, Evidence, percentile
 from llmpick.decision._scoring import CRITERIA, Inputs, criteria, pareto_front, weighted_score
 from llmpick.spec import Spec
 
 PROVENANCE_LEGEND = {
-    "measured": "measured by llmpick on your dataset, on this machine",
+    "measured": "measured by llmpick: on your dataset, or by a load test of your endpoint",
     "catalog": "read from the bundled catalog; each figure names its source and date",
     "estimate": "computed by llmpick from catalog facts (e.g. memory bandwidth); not measured",
     "assumed": "a value you set in the spec",
@@ -57,8 +57,11 @@ def decide(
     run_id: str | None = None,
     seed: int = 0,
     draws: int = 400,
+    capacity: Mapping[str, CapacityEvidence] | None = None,
 ) -> dict[str, Any]:
-    """The whole decision as a JSON-ready dict (what `decision.json` holds)."""
+    """The whole decision as a JSON-ready dict (what `decision.json` holds). `capacity` holds
+    load-tested capacities by candidate id; self-hosted costs use them over the estimate."""
+    capacity = capacity or {}
     slo = {"ttft": spec.needs.latency.ttft_p95_ms, "e2e": spec.needs.latency.e2e_p95_ms}
     weights = spec.weights.model_dump()
     pool: list[_Candidate] = []
@@ -66,7 +69,7 @@ def decide(
     for verdict in check.verdicts:
         c = verdict.candidate
         ev = evidence.get(c.id)
-        cost = cost_candidate(verdict, spec) if verdict.eligible else None
+        cost = cost_candidate(verdict, spec, capacity.get(c.id)) if verdict.eligible else None
         inputs = _inputs(verdict, ev, cost)
         cand = _Candidate(verdict, ev, cost, inputs)
         if verdict.eligible and inputs.quality is not None:
@@ -96,7 +99,7 @@ def decide(
     winner = ranking[0] if ranking else None
     best_open = next((i for i in ranking if by_id[i].inputs.open_weights), None)
     best_closed = next((i for i in ranking if not by_id[i].inputs.open_weights), None)
-    break_even = _break_even(check, rows, best_open, best_closed, spec)
+    break_even = _break_even(check, rows, best_open, best_closed, spec, capacity)
     sensitivity = _sensitivity(pool, spec, weights, slo, winner)
     recommendation = _recommendation(
         winner, ranking, by_id, rows, best_open, best_closed, p_best, sensitivity, break_even, spec
@@ -486,12 +489,13 @@ def _break_even(
     best_open: str | None,
     best_closed: str | None,
     spec: Spec,
+    capacity: Mapping[str, CapacityEvidence],
 ) -> dict[str, Any]:
     """Break-even between the best open and best closed candidates that have costs."""
     costed = {}
     for verdict in check.verdicts:
         if verdict.eligible:
-            cost = cost_candidate(verdict, spec)
+            cost = cost_candidate(verdict, spec, capacity.get(verdict.candidate.id))
             if cost.at_volume is not None:
                 costed[verdict.candidate.id] = (verdict.candidate.open_weights, cost)
 

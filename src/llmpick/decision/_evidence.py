@@ -65,6 +65,20 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class CapacityEvidence:
+    """A load test's finding: requests/s one replica serves within the latency SLO.
+
+    It replaces the hardware estimate in the self-hosted cost when `hardware` (what the
+    tested endpoint runs on) is the hardware the candidate is costed on.
+    """
+
+    requests_per_s: float
+    hardware: str
+    concurrency: int | None = None
+    source: str = "load test"
+
+
+@dataclass(frozen=True)
 class DatasetItem:
     """A test case as the report shows it."""
 

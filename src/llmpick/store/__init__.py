@@ -1,4 +1,5 @@
-"""Where evaluation runs live: runs, candidates, items, responses, scores and the response cache.
+"""Where measurements live: evaluation runs (candidates, items, responses, scores), the response
+cache, and load tests of serving endpoints.
 
 ```python
 from llmpick.store import open_store
@@ -17,6 +18,7 @@ from llmpick.store._protocol import (
     CandidateRecord,
     CandidateStatus,
     ItemRecord,
+    LoadTestRecord,
     ResponseRecord,
     ResultRecord,
     RunRecord,
@@ -33,6 +35,7 @@ __all__ = [
     "CandidateRecord",
     "CandidateStatus",
     "ItemRecord",
+    "LoadTestRecord",
     "ResponseRecord",
     "ResultRecord",
     "RunRecord",

@@ -139,9 +139,33 @@ def _m002_items_by_content(db: sqlite3.Connection) -> None:
     )
 
 
+def _m003_load_tests(db: sqlite3.Connection) -> None:
+    # One row per load test of a serving endpoint; the levels it swept stay in result_json.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE load_tests (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            spec_name TEXT NOT NULL,
+            candidate TEXT NOT NULL,       -- the spec candidate's label
+            catalog_id TEXT,
+            endpoint TEXT NOT NULL,        -- base URL (never a key)
+            model TEXT NOT NULL,
+            hardware TEXT,                 -- what the endpoint runs on, as declared
+            requests_per_s REAL,           -- capacity within the SLO (NULL: no level met it)
+            concurrency INTEGER,           -- the level that gave it
+            result_json TEXT NOT NULL
+        );
+        CREATE INDEX load_tests_candidate ON load_tests (candidate, created_at)
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_items_by_content", _m002_items_by_content),
+    ("003_load_tests", _m003_load_tests),
 ]
 
 

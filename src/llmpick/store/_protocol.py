@@ -14,6 +14,7 @@ __all__ = [
     "CandidateRecord",
     "CandidateStatus",
     "ItemRecord",
+    "LoadTestRecord",
     "ResponseRecord",
     "ResultRecord",
     "RunRecord",
@@ -113,6 +114,26 @@ class ResultRecord:
     cache_entry: tuple[str, str] | None = None
 
 
+@dataclass
+class LoadTestRecord:
+    """A load test of one candidate's serving endpoint: its capacity within the latency SLO.
+
+    `result` holds the whole sweep (levels, percentiles, workload) as plain JSON data.
+    """
+
+    id: str
+    created_at: str
+    spec_name: str
+    candidate: str
+    endpoint: str
+    model: str
+    requests_per_s: float | None
+    concurrency: int | None
+    result: dict[str, Any] = field(default_factory=dict)
+    catalog_id: str | None = None
+    hardware: str | None = None
+
+
 class Store(Protocol):
     """The persistence the runner, statistics and CLI rely on."""
 
@@ -135,5 +156,8 @@ class Store(Protocol):
 
     def cache_get_many(self, keys: Sequence[str]) -> dict[str, str]: ...
     def cache_put(self, key: str, payload: str) -> None: ...
+
+    def save_load_test(self, record: LoadTestRecord) -> None: ...
+    def load_tests(self, candidate: str | None = None, limit: int = 50) -> list[LoadTestRecord]: ...
 
     def close(self) -> None: ...

@@ -23,6 +23,7 @@ from llmpick.store._migrations import apply_migrations
 from llmpick.store._protocol import (
     CandidateRecord,
     ItemRecord,
+    LoadTestRecord,
     ResponseRecord,
     ResultRecord,
     RunRecord,
@@ -331,6 +332,58 @@ class SqliteStore:
             "VALUES (?, ?, ?)",
             (key, time.time(), payload),
         )
+
+    # load tests ------------------------------------------------------------------------------
+
+    def save_load_test(self, record: LoadTestRecord) -> None:
+        self._db.execute(
+            "INSERT INTO load_tests (id, created_at, spec_name, candidate, catalog_id, endpoint, "
+            "model, hardware, requests_per_s, concurrency, result_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.created_at,
+                record.spec_name,
+                record.candidate,
+                record.catalog_id,
+                record.endpoint,
+                record.model,
+                record.hardware,
+                record.requests_per_s,
+                record.concurrency,
+                json.dumps(record.result),
+            ),
+        )
+
+    def load_tests(self, candidate: str | None = None, limit: int = 50) -> list[LoadTestRecord]:
+        """Newest first; only `candidate`'s when given."""
+        sql = (
+            "SELECT id, created_at, spec_name, candidate, endpoint, model, requests_per_s, "
+            "concurrency, result_json, catalog_id, hardware FROM load_tests"
+        )
+        args: tuple[Any, ...] = ()
+        if candidate is not None:
+            sql += " WHERE candidate = ?"
+            args = (candidate,)
+        rows = self._db.execute(
+            sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)
+        )
+        return [
+            LoadTestRecord(
+                id=row[0],
+                created_at=row[1],
+                spec_name=row[2],
+                candidate=row[3],
+                endpoint=row[4],
+                model=row[5],
+                requests_per_s=row[6],
+                concurrency=row[7],
+                result=json.loads(row[8]),
+                catalog_id=row[9],
+                hardware=row[10],
+            )
+            for row in rows
+        ]
 
     # -----------------------------------------------------------------------------------------
 

@@ -278,6 +278,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--coarse", action="store_true", help="Skip the CPU-costly sub-millisecond timing."
     )
+    parser.add_argument(
+        "--itl-ms-per-active", type=float, default=0.0, help="Gap added per other sequence."
+    )
+    parser.add_argument("--slots", type=int, default=None, help="Most sequences at once.")
     args = parser.parse_args(argv)
     import os
 
@@ -292,6 +296,8 @@ def main(argv: list[str] | None = None) -> None:
         retry_after_s=args.retry_after_s,
         seed=args.seed,
         precise=not args.coarse,
+        itl_ms_per_active=args.itl_ms_per_active,
+        slots=args.slots,
     )
     web.run_app(
         create_mock_app(config),

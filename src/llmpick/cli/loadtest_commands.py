@@ -1,0 +1,168 @@
+"""`llmpick loadtest SPEC -c NAME`: a serving endpoint's capacity within the latency SLO."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.table import Table
+
+from llmpick.cli._output import console, err_console, fail, print_json
+from llmpick.cli.runs_commands import DB_HELP
+
+if TYPE_CHECKING:
+    from llmpick.loadtest import LevelResult, LoadTestResult
+    from llmpick.spec import Spec
+
+
+def register(app: typer.Typer) -> None:
+    """Add `loadtest` to the root app."""
+    app.command("loadtest")(loadtest)
+
+
+def loadtest(
+    spec_file: Path = typer.Argument(Path("llmpick.yaml"), help="The decision spec."),
+    candidate: str = typer.Option(
+        ..., "--candidate", "-c", help="The candidate to load (it needs an `endpoint`)."
+    ),
+    hardware: str | None = typer.Option(
+        None,
+        "--hardware",
+        "-H",
+        help="What the endpoint runs on, e.g. 1xL4 (default: the hardware the spec sizes it on).",
+    ),
+    levels: str = typer.Option(
+        "1,2,4,8,16,32,64", "--levels", help="Concurrency levels to try, in order."
+    ),
+    requests: int | None = typer.Option(
+        None, "--requests", min=1, help="Requests per level (default: 8 x concurrency, >= 16)."
+    ),
+    max_seconds: float = typer.Option(
+        120.0, "--max-seconds", min=1, help="Longest time spent on one level."
+    ),
+    output_tokens: int | None = typer.Option(
+        None, "--output-tokens", min=1, help="max_tokens per request (default: the volume's)."
+    ),
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store the result for `decide`."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Find the requests/s a self-hosted endpoint sustains within the spec's latency SLO.
+
+    Sweeps concurrency (closed loop) with the spec's own prompts at the volume's answer length,
+    stops at the first level that misses the p95 TTFT/E2E targets and bisects below it.
+    `decide` then costs the candidate with this measured capacity instead of an estimate.
+
+    Example: llmpick loadtest llmpick.yaml -c llama-8b-vllm --hardware 1xL4
+    """
+    from llmpick.loadtest import SweepOptions, load_test, plan_load_test, slo_of, to_record
+    from llmpick.spec import load_spec
+    from llmpick.store import open_store
+
+    try:
+        concurrency_levels = sorted({int(part) for part in levels.split(",") if part.strip()})
+    except ValueError:
+        fail(f"--levels takes comma-separated whole numbers, e.g. 1,2,4,8; got {levels!r}")
+    if not concurrency_levels or concurrency_levels[0] < 1:
+        fail("--levels needs at least one concurrency of 1 or more")
+    loaded = load_spec(spec_file)
+    spec = loaded.spec
+    plan = plan_load_test(
+        loaded, candidate, output_tokens=output_tokens, max_concurrency=concurrency_levels[-1]
+    )
+    hardware = hardware or _sized_on(spec, candidate)
+    slo = slo_of(spec)
+    if not as_json:
+        console.print(
+            f"Load-testing [bold]{candidate}[/] at {plan.endpoint} ({plan.model}); "
+            f"SLO: {slo.describe()}; {plan.workload['prompt_source']}, "
+            f"up to {plan.workload['max_output_tokens']} output tokens",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def show(level: LevelResult) -> None:
+        if not as_json:
+            mark = "[green]ok[/]" if level.meets_slo else f"[red]{level.verdict}[/]"
+            console.print(
+                f"  concurrency {level.concurrency:>3}: {level.requests_per_s:8.2f} req/s, "
+                f"p95 TTFT {_ms(level.ttft_ms['p95'])}, p95 E2E {_ms(level.e2e_ms['p95'])}  "
+                + mark,
+                highlight=False,
+            )
+
+    options = SweepOptions(
+        levels=concurrency_levels, requests_per_level=requests, max_seconds_per_level=max_seconds
+    )
+    result = asyncio.run(
+        load_test(plan, slo, options, spec_name=spec.name, hardware=hardware, on_level=show)
+    )
+    if save:
+        with open_store(db) as store:
+            store.save_load_test(to_record(result))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    _print_result(result)
+    if hardware is None:
+        err_console.print(
+            "[yellow]note:[/] not tied to any hardware, so `decide` cannot cost with it; "
+            "pass --hardware (what the endpoint runs on)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if save:
+        console.print(f"Saved as {result.id}; `llmpick decide` uses it for {candidate}.")
+
+
+def _sized_on(spec: Spec, label: str) -> str | None:
+    """The hardware the constraint check places the candidate on (what `decide` costs)."""
+    from llmpick.constraints import check_spec
+
+    for verdict in check_spec(spec).verdicts:
+        if verdict.candidate.label == label:
+            for result in verdict.results:
+                if result.rule == "hardware" and result.passed and result.details:
+                    found: Any = result.details.get("hardware")
+                    return str(found) if found else None
+    return None
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f} ms"
+
+
+def _print_result(result: LoadTestResult) -> None:
+    table = Table(title=f"Load test {result.id}: {result.candidate}", title_justify="left")
+    for column in ("concurrency", "requests", "req/s", "out tok/s", "TTFT p50/p95", "E2E p50/p95"):
+        table.add_column(column, justify="right")
+    table.add_column("ITL p50", justify="right")
+    table.add_column("verdict")
+    best = result.best
+    for level in result.levels:
+        marker = " *" if best is not None and level is best else ""
+        errors = f" ({level.errors} failed)" if level.errors else ""
+        table.add_row(
+            f"{level.concurrency}{marker}",
+            f"{level.requests}{errors}",
+            f"{level.requests_per_s:,.2f}",
+            f"{level.output_tokens_per_s:,.0f}",
+            f"{_ms(level.ttft_ms['p50'])} / {_ms(level.ttft_ms['p95'])}",
+            f"{_ms(level.e2e_ms['p50'])} / {_ms(level.e2e_ms['p95'])}",
+            _ms(level.itl_ms["p50"]),
+            "[green]meets SLO[/]" if level.meets_slo else f"[red]{level.verdict}[/]",
+        )
+    console.print(table)
+    console.print(f"Capacity: {result.summary()}", highlight=False)
+    console.print(f"[dim]Stopped: {result.stop_reason}[/]", highlight=False)
+    expected = result.workload.get("max_output_tokens")
+    measured = best.mean_output_tokens if best is not None else None
+    if expected and measured is not None and measured < 0.5 * expected:
+        err_console.print(
+            f"[yellow]note:[/] answers averaged {measured:.0f} tokens against the {expected} "
+            "asked for (the model stopped early); the capacity holds for answers that short",
+            highlight=False,
+            soft_wrap=True,
+        )
