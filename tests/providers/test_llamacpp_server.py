@@ -7,17 +7,13 @@ That server sends no usage in streams, so counts come from the tokenizer fallbac
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-from llmpick.providers import BUNDLED_MODELS, GenerateParams, Message, create_provider, resolve_gguf
+from llmpick.providers import GenerateParams, Message, create_provider
 from llmpick.providers._tokens import load_token_counter
+from llmpick.testing import LlamaCppServer
 
 from .conftest import HAVE_LLAMA
 
@@ -30,49 +26,10 @@ QUESTION = [Message("user", "Name a colour.")]
 SMOLLM2 = "local/smollm2-135m-instruct"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
-    port = _free_port()
-    path = resolve_gguf(BUNDLED_MODELS[SMOLLM2])
-    cmd = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(path),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_threads",
-        "1",
-        "--n_ctx",
-        "1024",
-        "--interrupt_requests",
-        "false",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/v1/models", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not start")
-                time.sleep(0.2)
-        yield url + "/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with LlamaCppServer(SMOLLM2) as server:
+        yield server.url
 
 
 def _provider(url: str, **kw: object):  # type: ignore[no-untyped-def]

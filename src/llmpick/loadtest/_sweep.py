@@ -4,8 +4,9 @@ A closed-loop sweep, as GuideLLM's and LLMPerf's concurrency modes do it: at eac
 `concurrency` workers each send a request, wait for its last token and send the next, until the
 level's request budget is spent. A level passes when its p95 TTFT and p95 E2E meet the SLO and
 few requests fail. In a closed loop latency only grows with concurrency, so the sweep stops at
-the first failing level and then bisects between the last pass and that failure; the capacity is
-the best passing level's measured requests/s (completions / wall time of the level).
+the first failing level and then bisects between the last pass and that failure; it also stops
+when more concurrency adds under 10% throughput (the server is saturated and would only queue).
+The capacity is the best passing level's measured requests/s (completions / wall time).
 """
 
 from __future__ import annotations
@@ -182,9 +183,9 @@ async def sweep(
             failed = concurrency
             stop_reason = f"concurrency {concurrency} missed the SLO: {level.verdict}"
             break
-        # Twice the concurrency for under 5% more throughput: the server is saturated, and
-        # more concurrency would only queue (and in a closed loop, never stop "passing").
-        if passed is not None and level.requests_per_s < results[passed].requests_per_s * 1.05:
+        # More concurrency for under 10% more throughput: the server is saturated (a batching
+        # server gains far more when it has room), and more would only queue.
+        if passed is not None and level.requests_per_s < results[passed].requests_per_s * 1.10:
             stop_reason = f"saturated: concurrency {concurrency} served no more than {passed}"
             passed = max(passed, concurrency, key=lambda c: results[c].requests_per_s)
             break

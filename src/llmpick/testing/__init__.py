@@ -1,6 +1,6 @@
 """Real servers on 127.0.0.1 for tests and load tests: an OpenAI-compatible mock with
-configurable timing and errors, Anthropic- and Gemini-protocol servers, and a fault-injecting
-proxy. Nothing here reaches beyond loopback.
+configurable timing and errors, Anthropic- and Gemini-protocol servers, a fault-injecting
+proxy, and llama.cpp's own server for a bundled model. Nothing here reaches beyond loopback.
 
     with ServerThread(create_mock_app(MockServerConfig(ttft_ms=50, itl_ms=10))) as server:
         ...  # server.url == "http://127.0.0.1:<port>"
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from llmpick.testing._server_thread import ServerThread
 from llmpick.testing.fault_proxy import FAULTS, FaultConfig, create_fault_proxy_app
+from llmpick.testing.llama_server import LlamaCppServer
 from llmpick.testing.mock_server import STATS, MockServerConfig, create_mock_app
 from llmpick.testing.vendor_servers import (
     VendorServerConfig,
@@ -21,6 +22,7 @@ __all__ = [
     "FAULTS",
     "STATS",
     "FaultConfig",
+    "LlamaCppServer",
     "MockServerConfig",
     "ServerThread",
     "VendorServerConfig",
