@@ -104,6 +104,9 @@ def test_loadtest_is_stored_and_decide_costs_the_endpoint_with_it(
     decision = json.loads((tmp_path / "out" / "decision.json").read_text())
     row = next(r for r in decision["candidates"] if r["id"] == "served")
     assert row["cost"]["provenance"] == "measured"
+    (shown,) = decision["load_tests"]
+    assert shown["id"] == record.id and [lv["concurrency"] for lv in shown["levels"]] == [1, 2]
+    assert 'id="load-tests"' in (tmp_path / "out" / "report.html").read_text()
 
 
 def test_a_bad_levels_option_is_a_one_line_error(tmp_path: Path, server: ServerThread) -> None:

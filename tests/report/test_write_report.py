@@ -17,6 +17,7 @@ from llmpick.report import (
     ReportError,
     ReportFiles,
     render_html,
+    render_markdown,
     write_report,
 )
 
@@ -186,3 +187,41 @@ def test_large_report_stays_under_10_mb(large_report: Path) -> None:
     assert payload is not None
     data = json.loads(payload.group(1))
     assert len(data["items"]) == 10_000 and len(data["candidates"]) == 10
+
+
+def test_a_load_test_adds_its_curve_and_table(decision: dict[str, Any]) -> None:
+    decision["load_tests"] = [
+        {
+            "candidate": "meta/llama-3.1-8b-instruct",
+            "id": "lt-20261128-000000-abcdef",
+            "hardware": "1xL4",
+            "requests_per_s": 30.7,
+            "concurrency": 18,
+            "source": "load test lt-20261128-000000-abcdef of http://127.0.0.1:8000/v1",
+            "slo": {"ttft_p95_ms": 300, "e2e_p95_ms": 600},
+            "levels": [
+                {
+                    "concurrency": c,
+                    "requests_per_s": r,
+                    "ttft_p95_ms": 30,
+                    "e2e_p95_ms": e,
+                    "meets_slo": e <= 600,
+                    "verdict": "meets the SLO" if e <= 600 else "<b>slow</b>",
+                }
+                for c, r, e in [(4, 10.8, 372), (16, 28.9, 560), (18, 30.7, 591), (32, 40.0, 811)]
+            ],
+        }
+    ]
+    html = render_html(decision)
+    charts = re.findall(r'<svg [^>]*data-chart="([a-z-]+)"', html)
+    assert charts == ["quality-cost", "cost-volume", "latency", "capacity", "category-quality"]
+    assert 'id="load-tests"' in html
+    assert html.count('class="level pass"') == 3 and html.count('class="level fail"') == 1
+    assert "SLO 600 ms" in html and "&lt;b&gt;slow&lt;/b&gt;" in html and "<b>slow</b>" not in html
+    markdown = render_markdown(decision)
+    assert "| 32 |" in markdown and "| 811 ms |" in markdown
+    assert "`lt-20261128-000000-abcdef`" in markdown
+
+
+def test_without_a_load_test_there_is_no_load_test_section(decision: dict[str, Any]) -> None:
+    assert 'id="load-tests"' not in render_html(decision)

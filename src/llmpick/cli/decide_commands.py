@@ -130,6 +130,19 @@ def _load_tested_capacity(store: Store, check: CheckReport, spec: Spec) -> dict[
             source=f"load test {test.id} of {test.endpoint} on {test.hardware} "
             f"({test.created_at[:10]}: {test.requests_per_s:,.2f} requests/s at concurrency "
             f"{test.concurrency} within the SLO)",
+            levels=tuple(
+                {
+                    "concurrency": level["concurrency"],
+                    "requests_per_s": level["requests_per_s"],
+                    "ttft_p95_ms": level["ttft_ms"]["p95"],
+                    "e2e_p95_ms": level["e2e_ms"]["p95"],
+                    "meets_slo": level["meets_slo"],
+                    "verdict": level["verdict"],
+                }
+                for level in test.result.get("levels", [])
+            ),
+            slo=slo,
+            load_test_id=test.id,
         )
         err_console.print(
             f"[dim]capacity of {label}: {test.requests_per_s:,.2f} requests/s on "

@@ -126,7 +126,21 @@ def decide(
         "break_even": break_even,
         "sensitivity": sensitivity,
         "provenance_legend": PROVENANCE_LEGEND,
+        "load_tests": [_load_test(cid, cap) for cid, cap in capacity.items()],
         "items": [_item(item, evidence) for item in items],
+    }
+
+
+def _load_test(candidate_id: str, capacity: CapacityEvidence) -> dict[str, Any]:
+    return {
+        "candidate": candidate_id,
+        "id": capacity.load_test_id,
+        "hardware": capacity.hardware,
+        "requests_per_s": capacity.requests_per_s,
+        "concurrency": capacity.concurrency,
+        "source": capacity.source,
+        "slo": dict(capacity.slo),
+        "levels": [dict(level) for level in capacity.levels],
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ class CapacityEvidence:
     hardware: str
     concurrency: int | None = None
     source: str = "load test"
+    # The sweep behind it, for the report: one mapping per level tried (concurrency,
+    # requests_per_s, ttft_p95_ms, e2e_p95_ms, meets_slo, verdict), plus the SLO it was held to.
+    levels: tuple[dict[str, Any], ...] = ()
+    slo: dict[str, Any] = field(default_factory=dict)
+    load_test_id: str | None = None
 
 
 @dataclass(frozen=True)

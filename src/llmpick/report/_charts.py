@@ -31,6 +31,7 @@ from llmpick.report._view import (
 __all__ = [
     "CHART_NAMES",
     "Chart",
+    "capacity_chart",
     "category_quality_chart",
     "cost_volume_chart",
     "latency_chart",
@@ -452,4 +453,67 @@ def category_quality_chart(decision: Mapping[str, Any], max_categories: int = 40
         notes.append(f"Showing {len(categories)} of {len(counts)} categories (alphabetical).")
     if any(dig(c, "quality", "provenance") != "measured" for c, _ in rows):
         notes.append("Some rows are not measured on your data; see the provenance badges.")
+    return Chart(svg.markup(), notes)
+
+
+def capacity_chart(decision: Mapping[str, Any]) -> Chart:
+    """Each load test as a throughput-latency curve: one point per concurrency level, p95 E2E
+    against requests/s, with the SLO as a line; the capacity is the best point under it."""
+    tests = [as_dict(t) for t in as_list(decision.get("load_tests"))]
+    curves = []
+    for test in tests:
+        points = []
+        for level in as_list(test.get("levels")):
+            rate = as_number(dig(level, "requests_per_s"))
+            e2e = as_number(dig(level, "e2e_p95_ms"))
+            if rate is not None and e2e is not None:
+                points.append((rate, e2e, level))
+        if points:
+            points.sort(key=lambda p: as_number(dig(p[2], "concurrency")) or 0)
+            curves.append((test, points))
+    width, height, left, right, top, bottom = 780, 340, 70, 30, 18, 290
+    svg = Svg("capacity", width, height, "Load tests: p95 end-to-end latency against requests/s")
+    if not curves:
+        return Chart(svg.markup("No load test with measured levels."))
+    slos = [as_number(dig(t, "slo", "e2e_p95_ms")) for t, _ in curves]
+    slo_lines = sorted({v for v in slos if v is not None})
+    max_rate = max(r for _, points in curves for r, _, _ in points)
+    max_ms = max([e for _, points in curves for _, e, _ in points] + slo_lines)
+    x = LinearScale(0.0, max_rate * 1.1, left, width - right)
+    y = LinearScale(0.0, max_ms * 1.1, bottom, top)
+    svg.x_axis(x, bottom, "Requests per second (all levels closed loop)", _plain)
+    svg.y_axis(y, left, width - right, "p95 end-to-end latency", _ms_tick)
+    for slo in slo_lines:
+        svg.line(left, y(slo), width - right, y(slo), class_="slo")
+        svg.text(width - right - 4, y(slo) - 4, f"SLO {format_ms(slo)}", class_="legend",
+                 text_anchor="end")  # fmt: skip
+    for index, (test, points) in enumerate(curves):
+        name = as_text(test.get("candidate"))
+        svg.polyline([(x(r), y(e)) for r, e, _ in points], class_=f"curve series-{index % 6}")
+        last_label: tuple[float, float] | None = None
+        for rate, e2e, level in points:
+            concurrency = as_text(dig(level, "concurrency"))
+            passed = dig(level, "meets_slo") is True
+            tooltip = (
+                f"{name}, concurrency {concurrency}: {rate:,.2f} requests/s, p95 E2E "
+                f"{format_ms(e2e)}; {as_text(dig(level, 'verdict'))}"
+            )
+            svg.open_group(tooltip, class_="level " + ("pass" if passed else "fail"))
+            svg.element("circle", cx=x(rate), cy=y(e2e), r=5)
+            # Levels found by bisection sit close together: alternate labels above and below.
+            crowded = last_label is not None and abs(x(rate) - last_label[0]) < 36
+            label_y = (
+                y(e2e) + 16 if crowded and last_label and last_label[1] < y(e2e) else y(e2e) - 6
+            )
+            svg.text(x(rate) + 7, label_y, f"c={concurrency}", class_="tick")
+            last_label = (x(rate), label_y)
+            svg.close_group()
+        svg.text(
+            left + 8, top + 14 + index * 16, _short(name, 40), class_=f"legend series-{index % 6}"
+        )
+    notes = [
+        "Each point is one concurrency level, measured with the spec's prompts; filled points "
+        "met the SLO. A candidate's capacity is its best filled point.",
+        *(f"{as_text(t.get('candidate'))}: {as_text(t.get('source'))}" for t, _ in curves),
+    ]
     return Chart(svg.markup(), notes)

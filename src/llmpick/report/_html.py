@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from llmpick.report._charts import (
+    capacity_chart,
     category_quality_chart,
     cost_volume_chart,
     latency_chart,
@@ -132,6 +133,8 @@ def render_html(decision: Mapping[str, Any], budget_bytes: int = DEFAULT_BUDGET_
         "cost_volume": cost_volume_chart(decision),
         "latency": latency_chart(decision),
         "category_quality": category_quality_chart(decision),
+        # Only when a load test fed the decision: most decisions have none.
+        "capacity": capacity_chart(decision) if as_list(decision.get("load_tests")) else None,
     }
     context = {
         "d": decision,

@@ -231,10 +231,32 @@ def _provenance(decision: Mapping[str, Any]) -> list[str]:
                     f"| {markdown_escape(candidate_name(candidate))} | {figure} | "
                     f"{markdown_escape(provenance_text(data))} |"
                 )
+    for test in as_list(decision.get("load_tests")):
+        lines += ["", *_load_test(decision, as_dict(test))]
     lines += [
         "",
         "Full figures, per-item responses and the report: `decision.json`, `report.html`.",
     ]
+    return lines
+
+
+def _load_test(decision: Mapping[str, Any], test: Mapping[str, Any]) -> list[str]:
+    lines = [
+        f"Load test {_code(test.get('id'))} of {_name(decision, test.get('candidate'))} on "
+        f"{markdown_escape(test.get('hardware'))}: "
+        f"{format_number(test.get('requests_per_s'))} requests/s at concurrency "
+        f"{markdown_escape(test.get('concurrency'))} within the SLO.",
+        "",
+        "| Concurrency | Requests/s | p95 TTFT | p95 E2E | Verdict |",
+        "|---:|---:|---:|---:|---|",
+    ]
+    for level in as_list(test.get("levels")):
+        lines.append(
+            f"| {markdown_escape(dig(level, 'concurrency'))} "
+            f"| {format_number(dig(level, 'requests_per_s'))} "
+            f"| {format_ms(dig(level, 'ttft_p95_ms'))} | {format_ms(dig(level, 'e2e_p95_ms'))} "
+            f"| {markdown_escape(dig(level, 'verdict'))} |"
+        )
     return lines
 
 
