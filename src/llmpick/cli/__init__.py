@@ -37,6 +37,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "provider_commands",
     "eval_commands",
     "runs_commands",
+    "serve_commands",
     "loadtest_commands",
     "decide_commands",
 )

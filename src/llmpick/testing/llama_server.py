@@ -2,7 +2,7 @@
 
 A real serving endpoint with no network and no GPU: the provider tests talk to it, and a load
 test can measure it (it generates one sequence at a time, so its capacity is easy to reason
-about). Needs `pip install 'llama-cpp-python[server]'`.
+about). Needs `pip install 'llmpick[serve]'`.
 
     with LlamaCppServer("local/smollm2-135m-instruct") as server:
         ...  # server.url == "http://127.0.0.1:<port>/v1"
@@ -10,14 +10,13 @@ about). Needs `pip install 'llama-cpp-python[server]'`.
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
-from llmpick.providers import BUNDLED_MODELS, ProviderSetupError, resolve_gguf
+from llmpick.providers import ProviderSetupError
+from llmpick.serving import llamacpp_server_command
 
 __all__ = ["LlamaCppServer"]
 
@@ -27,20 +26,12 @@ class LlamaCppServer:
 
     def __init__(
         self,
-        model_id: str = "local/smollm2-135m-instruct",
+        model_id: str = "local/smollm2-135m-instruct",  # or a path to a .gguf file
         *,
         threads: int = 1,
         context_tokens: int = 1024,
         startup_timeout_s: float = 60.0,
     ) -> None:
-        if model_id not in BUNDLED_MODELS:
-            raise ProviderSetupError(
-                f"{model_id!r} is not a bundled model; choose one of: {', '.join(BUNDLED_MODELS)}"
-            )
-        if importlib.util.find_spec("llama_cpp.server") is None:
-            raise ProviderSetupError(
-                "llama-cpp-python's server is not installed: pip install 'llama-cpp-python[server]'"
-            )
         self.model_id = model_id
         self._threads = threads
         self._context = context_tokens
@@ -50,14 +41,9 @@ class LlamaCppServer:
 
     def __enter__(self) -> LlamaCppServer:
         port = _free_port()
-        path = resolve_gguf(BUNDLED_MODELS[self.model_id])
-        # --interrupt_requests false: otherwise a second request silently cuts off the first
-        # stream instead of waiting for it.
-        command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(path),
-            "--host", "127.0.0.1", "--port", str(port), "--n_threads", str(self._threads),
-            "--n_ctx", str(self._context), "--interrupt_requests", "false",
-        ]  # fmt: skip
+        command = llamacpp_server_command(
+            self.model_id, port=port, threads=self._threads, context_tokens=self._context
+        )
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
