@@ -96,6 +96,13 @@ def test_loadtest_is_stored_and_decide_costs_the_endpoint_with_it(
     assert record.requests_per_s == printed["requests_per_s"]
     assert result_of_record(record).to_dict() == printed
 
+    listed = runner.invoke(app, ["runs", "loadtests", "--db", str(db), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [row["id"] for row in json.loads(listed.stdout)] == [record.id]
+    shown = runner.invoke(app, ["runs", "show", record.id[:12], "--db", str(db)])
+    assert shown.exit_code == 0, shown.output
+    assert "Capacity:" in shown.output and "served" in shown.output
+
     decided = runner.invoke(
         app, ["decide", str(spec), "--db", str(db), "--no-progress", "-o", str(tmp_path / "out")]
     )
@@ -107,6 +114,13 @@ def test_loadtest_is_stored_and_decide_costs_the_endpoint_with_it(
     (shown,) = decision["load_tests"]
     assert shown["id"] == record.id and [lv["concurrency"] for lv in shown["levels"]] == [1, 2]
     assert 'id="load-tests"' in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_an_unknown_load_test_id_is_a_one_line_error(tmp_path: Path) -> None:
+    db = tmp_path / "db.sqlite"
+    open_store(db).close()
+    result = runner.invoke(app, ["runs", "show", "lt-nope", "--db", str(db)])
+    assert result.exit_code == 2 and "no load test 'lt-nope'" in result.output
 
 
 def test_a_bad_levels_option_is_a_one_line_error(tmp_path: Path, server: ServerThread) -> None:

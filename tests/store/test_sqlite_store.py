@@ -113,6 +113,7 @@ def test_runs_over_the_same_items_share_one_stored_list(tmp_path: Path) -> None:
         store.save_items("20260101-000002-cccccc", items[:2])
         for run_id, count in [("20260101-000001-bbbbbb", 5), ("20260101-000002-cccccc", 2)]:
             assert [i.item_id for i in store.items(run_id)] == [f"i{n}" for n in range(count)]
+            assert store.item_count(run_id) == count
     db = sqlite3.connect(tmp_path / "db.sqlite")
     assert db.execute("SELECT COUNT(*) FROM item_lists").fetchone()[0] == 5 + 2
 

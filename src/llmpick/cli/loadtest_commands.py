@@ -105,7 +105,7 @@ def loadtest(
     if as_json:
         print_json(result.to_dict())
         return
-    _print_result(result)
+    print_load_test(result)
     if hardware is None:
         err_console.print(
             "[yellow]note:[/] not tied to any hardware, so `decide` cannot cost with it; "
@@ -134,7 +134,8 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
 
 
-def _print_result(result: LoadTestResult) -> None:
+def print_load_test(result: LoadTestResult) -> None:
+    """The sweep as a table, the capacity and why the sweep stopped (also `runs show lt-...`)."""
     table = Table(title=f"Load test {result.id}: {result.candidate}", title_justify="left")
     for column in ("concurrency", "requests", "req/s", "out tok/s", "TTFT p50/p95", "E2E p50/p95"):
         table.add_column(column, justify="right")

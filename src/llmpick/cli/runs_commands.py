@@ -1,4 +1,4 @@
-"""`llmpick runs list | show | compare | export`: look at stored evaluation runs."""
+"""`llmpick runs list | show | compare | export | loadtests`: look at stored runs."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from llmpick.evaluation import CandidateSummary, RunSummary
     from llmpick.store import SqliteStore
 
-runs_app = typer.Typer(help="List, show, compare and export evaluation runs.", no_args_is_help=True)
+runs_app = typer.Typer(
+    help="List, show, compare and export evaluation runs; list and show load tests.",
+    no_args_is_help=True,
+)
 
 DB_HELP = "SQLite database (default: $LLMPICK_HOME/llmpick.sqlite)."
 
@@ -69,7 +72,7 @@ def list_runs(
                     "created_at": run.created_at,
                     "spec": run.spec_name,
                     "status": run.status,
-                    "items": sum(1 for _ in store.items(run.id)),
+                    "items": store.item_count(run.id),
                     "candidates": len(candidates),
                     "measured": sum(c.status == "measured" for c in candidates),
                 }
@@ -105,12 +108,74 @@ def show(
     """
     from llmpick.evaluation import summarize_run
 
+    if run.startswith("lt-"):
+        _show_load_test(run, db, as_json)
+        return
     with _open(db) as store:
         summary = summarize_run(store, _run_id(store, run))
     if as_json:
         print_json(summary.to_dict())
         return
     render_summary(summary)
+
+
+def _show_load_test(test_id: str, db: Path | None, as_json: bool) -> None:
+    from llmpick.cli.loadtest_commands import print_load_test
+    from llmpick.loadtest import result_of_record
+
+    with _open(db) as store:
+        record = store.get_load_test(test_id)
+    if record is None:
+        fail(f"no load test {test_id!r}; `llmpick runs loadtests` lists them")
+    if as_json:
+        print_json(record.result)
+        return
+    print_load_test(result_of_record(record))
+
+
+@runs_app.command("loadtests")
+def list_load_tests(
+    db: Path | None = typer.Option(None, "--db", help=DB_HELP),
+    candidate: str | None = typer.Option(None, "--candidate", "-c", help="Only this candidate."),
+    limit: int = typer.Option(20, "--limit", "-n", help="How many recent load tests to show."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List load tests of serving endpoints, newest first; `runs show ID` shows one.
+
+    Example: llmpick runs loadtests --candidate llama-8b-vllm
+    """
+    with _open(db) as store:
+        tests = store.load_tests(candidate=candidate, limit=limit)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": t.id,
+            "created_at": t.created_at,
+            "spec": t.spec_name,
+            "candidate": t.candidate,
+            "endpoint": t.endpoint,
+            "hardware": t.hardware,
+            "requests_per_s": t.requests_per_s,
+            "concurrency": t.concurrency,
+        }
+        for t in tests
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("No load tests yet. Run one with: llmpick loadtest llmpick.yaml -c NAME")
+        return
+    table = Table("load test", "created", "candidate", "endpoint", "hardware", "capacity")
+    for r in rows:
+        capacity = (
+            f"{r['requests_per_s']:,.2f} req/s at {r['concurrency']}"
+            if r["requests_per_s"] is not None
+            else "no level met the SLO"
+        )
+        table.add_row(
+            r["id"], r["created_at"], r["candidate"], r["endpoint"], r["hardware"] or "-", capacity
+        )
+    console.print(table)
 
 
 @runs_app.command("compare")

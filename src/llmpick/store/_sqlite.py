@@ -227,6 +227,15 @@ class SqliteStore:
                 )
             self._db.execute("UPDATE runs SET items_key = ? WHERE id = ?", (key, run_id))
 
+    def item_count(self, run_id: str) -> int:
+        """How many items the run has (without reading them)."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM item_lists "
+            "WHERE items_key = (SELECT items_key FROM runs WHERE id = ?)",
+            (run_id,),
+        ).fetchone()
+        return int(row[0])
+
     def items(self, run_id: str) -> Iterator[ItemRecord]:
         rows = self._db.execute(
             "SELECT item_id, position, input, expected, category, fields_json FROM item_lists "
@@ -357,10 +366,7 @@ class SqliteStore:
 
     def load_tests(self, candidate: str | None = None, limit: int = 50) -> list[LoadTestRecord]:
         """Newest first; only `candidate`'s when given."""
-        sql = (
-            "SELECT id, created_at, spec_name, candidate, endpoint, model, requests_per_s, "
-            "concurrency, result_json, catalog_id, hardware FROM load_tests"
-        )
+        sql = f"SELECT {_LOAD_TEST_COLUMNS} FROM load_tests"
         args: tuple[Any, ...] = ()
         if candidate is not None:
             sql += " WHERE candidate = ?"
@@ -368,27 +374,45 @@ class SqliteStore:
         rows = self._db.execute(
             sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", (*args, limit)
         )
-        return [
-            LoadTestRecord(
-                id=row[0],
-                created_at=row[1],
-                spec_name=row[2],
-                candidate=row[3],
-                endpoint=row[4],
-                model=row[5],
-                requests_per_s=row[6],
-                concurrency=row[7],
-                result=json.loads(row[8]),
-                catalog_id=row[9],
-                hardware=row[10],
-            )
-            for row in rows
-        ]
+        return [_load_test_record(row) for row in rows]
+
+    def get_load_test(self, test_id: str) -> LoadTestRecord | None:
+        """By id, or by a unique prefix of it."""
+        rows = self._db.execute(
+            f"SELECT {_LOAD_TEST_COLUMNS} FROM load_tests WHERE id = ? OR id LIKE ? LIMIT 3",
+            (test_id, test_id + "%"),
+        ).fetchall()
+        exact = [row for row in rows if row[0] == test_id]
+        if exact or len(rows) == 1:
+            return _load_test_record((exact or rows)[0])
+        return None
 
     # -----------------------------------------------------------------------------------------
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+
+_LOAD_TEST_COLUMNS = (
+    "id, created_at, spec_name, candidate, endpoint, model, requests_per_s, concurrency, "
+    "result_json, catalog_id, hardware"
+)
+
+
+def _load_test_record(row: Sequence[Any]) -> LoadTestRecord:
+    return LoadTestRecord(
+        id=row[0],
+        created_at=row[1],
+        spec_name=row[2],
+        candidate=row[3],
+        endpoint=row[4],
+        model=row[5],
+        requests_per_s=row[6],
+        concurrency=row[7],
+        result=json.loads(row[8]),
+        catalog_id=row[9],
+        hardware=row[10],
+    )
 
 
 class _Transaction:
