@@ -127,4 +127,4 @@ def test_a_bad_levels_option_is_a_one_line_error(tmp_path: Path, server: ServerT
     spec = _write_spec(tmp_path, f"{server.url}/v1")
     result = runner.invoke(app, ["loadtest", str(spec), "-c", "served", "--levels", "1,two"])
     assert result.exit_code == 2
-    assert "--levels takes comma-separated whole numbers" in result.output
+    assert "--levels takes comma-separated numbers, e.g. 1,2,4,8" in result.output

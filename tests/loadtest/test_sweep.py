@@ -125,3 +125,29 @@ async def test_failing_requests_fail_the_level_and_are_reported() -> None:
     assert levels[0].errors > 0 and "requests failed" in levels[0].verdict
     assert levels[0].first_error is not None and "503" in levels[0].first_error
     assert "concurrency 2 missed the SLO" in reason
+
+
+async def test_an_open_loop_sweep_offers_rates_and_fails_when_the_queue_grows(
+    batching_server: str,
+) -> None:
+    # At 20 requests/s about three are in flight (80 + 35 x 2 = 150 ms each); at 80/s every
+    # arrival slows the others more than the gap to the next one, the queue grows and the
+    # latency runs far past 600 ms.
+    provider = _provider(batching_server, concurrency=512)
+    try:
+        levels, reason = await sweep(
+            provider,
+            PROMPTS,
+            PARAMS,
+            Slo(e2e_p95_ms=600),
+            SweepOptions(levels=(20, 80), profile="rate", requests_per_level=40, bisect_steps=0),
+        )
+    finally:
+        await provider.aclose()
+    assert [level.target_rate for level in levels] == [20, 80]
+    assert [level.meets_slo for level in levels] == [True, False]
+    assert reason.startswith("rate 80 missed the SLO: p95 E2E")
+    calm, flooded = levels
+    assert calm.requests == 40 and calm.errors == 0
+    assert 10 < calm.requests_per_s < 40  # the rate the 40 requests arrived at
+    assert flooded.concurrency > calm.concurrency  # in flight at once: the queue

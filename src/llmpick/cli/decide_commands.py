@@ -133,6 +133,7 @@ def _load_tested_capacity(store: Store, check: CheckReport, spec: Spec) -> dict[
             levels=tuple(
                 {
                     "concurrency": level["concurrency"],
+                    "target_rate": level.get("target_rate"),
                     "requests_per_s": level["requests_per_s"],
                     "ttft_p95_ms": level["ttft_ms"]["p95"],
                     "e2e_p95_ms": level["e2e_ms"]["p95"],

@@ -34,7 +34,12 @@ def loadtest(
         help="What the endpoint runs on, e.g. 1xL4 (default: the hardware the spec sizes it on).",
     ),
     levels: str = typer.Option(
-        "1,2,4,8,16,32,64", "--levels", help="Concurrency levels to try, in order."
+        "1,2,4,8,16,32,64", "--levels", help="Concurrency levels to try (closed loop)."
+    ),
+    rates: str | None = typer.Option(
+        None,
+        "--rates",
+        help="Request rates to try instead, per second, e.g. 0.5,1,2,4 (open loop, Poisson).",
     ),
     requests: int | None = typer.Option(
         None, "--requests", min=1, help="Requests per level (default: 8 x concurrency, >= 16)."
@@ -51,8 +56,9 @@ def loadtest(
 ) -> None:
     """Find the requests/s a self-hosted endpoint sustains within the spec's latency SLO.
 
-    Sweeps concurrency (closed loop) with the spec's own prompts at the volume's answer length,
-    stops at the first level that misses the p95 TTFT/E2E targets and bisects below it.
+    Sweeps concurrency (closed loop), or with --rates the arrival rate (open loop, Poisson, like
+    production traffic), with the spec's own prompts at the volume's answer length; stops at the
+    first level that misses the p95 TTFT/E2E targets and bisects below it.
     `decide` then costs the candidate with this measured capacity instead of an estimate.
 
     Example: llmpick loadtest llmpick.yaml -c llama-8b-vllm --hardware 1xL4
@@ -61,16 +67,25 @@ def loadtest(
     from llmpick.spec import load_spec
     from llmpick.store import open_store
 
+    by_rate = rates is not None
     try:
-        concurrency_levels = sorted({int(part) for part in levels.split(",") if part.strip()})
+        if rates is not None:
+            values = sorted({float(part) for part in rates.split(",") if part.strip()})
+        else:
+            values = sorted({int(part) for part in levels.split(",") if part.strip()})
     except ValueError:
-        fail(f"--levels takes comma-separated whole numbers, e.g. 1,2,4,8; got {levels!r}")
-    if not concurrency_levels or concurrency_levels[0] < 1:
-        fail("--levels needs at least one concurrency of 1 or more")
+        option, example = ("--rates", "0.5,1,2,4") if by_rate else ("--levels", "1,2,4,8")
+        fail(f"{option} takes comma-separated numbers, e.g. {example}; got {rates or levels!r}")
+    if not values or values[0] <= 0 or (not by_rate and values[0] < 1):
+        fail("--levels needs concurrencies of 1 or more, --rates rates above 0")
     loaded = load_spec(spec_file)
     spec = loaded.spec
     plan = plan_load_test(
-        loaded, candidate, output_tokens=output_tokens, max_concurrency=concurrency_levels[-1]
+        loaded,
+        candidate,
+        output_tokens=output_tokens,
+        # An open loop may hold many requests at once; the client must never be the limit.
+        max_concurrency=512 if by_rate else int(values[-1]),
     )
     hardware = hardware or _sized_on(spec, candidate)
     slo = slo_of(spec)
@@ -87,14 +102,17 @@ def loadtest(
         if not as_json:
             mark = "[green]ok[/]" if level.meets_slo else f"[red]{level.verdict}[/]"
             console.print(
-                f"  concurrency {level.concurrency:>3}: {level.requests_per_s:8.2f} req/s, "
+                f"  {_level_name(level):>16}: {level.requests_per_s:8.2f} req/s, "
                 f"p95 TTFT {_ms(level.ttft_ms['p95'])}, p95 E2E {_ms(level.e2e_ms['p95'])}  "
                 + mark,
                 highlight=False,
             )
 
     options = SweepOptions(
-        levels=concurrency_levels, requests_per_level=requests, max_seconds_per_level=max_seconds
+        levels=values,
+        profile="rate" if by_rate else "concurrency",
+        requests_per_level=requests,
+        max_seconds_per_level=max_seconds,
     )
     result = asyncio.run(
         load_test(plan, slo, options, spec_name=spec.name, hardware=hardware, on_level=show)
@@ -130,6 +148,12 @@ def _sized_on(spec: Spec, label: str) -> str | None:
     return None
 
 
+def _level_name(level: LevelResult) -> str:
+    if level.target_rate is not None:
+        return f"rate {level.target_rate:g}/s"
+    return f"concurrency {level.concurrency}"
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
 
@@ -137,7 +161,9 @@ def _ms(value: float | None) -> str:
 def print_load_test(result: LoadTestResult) -> None:
     """The sweep as a table, the capacity and why the sweep stopped (also `runs show lt-...`)."""
     table = Table(title=f"Load test {result.id}: {result.candidate}", title_justify="left")
-    for column in ("concurrency", "requests", "req/s", "out tok/s", "TTFT p50/p95", "E2E p50/p95"):
+    open_loop = any(level.target_rate is not None for level in result.levels)
+    first = ("offered/s", "in flight") if open_loop else ("concurrency",)
+    for column in (*first, "requests", "req/s", "out tok/s", "TTFT p50/p95", "E2E p50/p95"):
         table.add_column(column, justify="right")
     table.add_column("ITL p50", justify="right")
     table.add_column("verdict")
@@ -145,8 +171,9 @@ def print_load_test(result: LoadTestResult) -> None:
     for level in result.levels:
         marker = " *" if best is not None and level is best else ""
         errors = f" ({level.errors} failed)" if level.errors else ""
+        offered = (f"{level.target_rate:g}{marker}", str(level.concurrency)) if open_loop else ()
         table.add_row(
-            f"{level.concurrency}{marker}",
+            *(offered or (f"{level.concurrency}{marker}",)),
             f"{level.requests}{errors}",
             f"{level.requests_per_s:,.2f}",
             f"{level.output_tokens_per_s:,.0f}",

@@ -18,7 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from llmpick.loadtest._result import PERCENTILES, LevelResult, LoadTestResult, Slo
-from llmpick.loadtest._sweep import DEFAULT_LEVELS, SweepOptions, run_level, sweep
+from llmpick.loadtest._sweep import (
+    DEFAULT_LEVELS,
+    DEFAULT_RATES,
+    SweepOptions,
+    run_level,
+    run_rate_level,
+    sweep,
+)
 from llmpick.loadtest._workload import LoadTestError, LoadTestPlan, plan_load_test
 from llmpick.providers import create_provider
 from llmpick.spec import Spec
@@ -26,6 +33,7 @@ from llmpick.store import LoadTestRecord
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "DEFAULT_RATES",
     "PERCENTILES",
     "LevelResult",
     "LoadTestError",
@@ -37,6 +45,7 @@ __all__ = [
     "plan_load_test",
     "result_of_record",
     "run_level",
+    "run_rate_level",
     "slo_of",
     "sweep",
     "to_record",

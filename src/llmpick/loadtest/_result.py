@@ -40,7 +40,9 @@ def percentiles_ms(seconds: list[float]) -> dict[str, float | None]:
 
 @dataclass(frozen=True)
 class LevelResult:
-    """`concurrency` requests kept in flight (closed loop) until `requests` had been sent."""
+    """One load level: `concurrency` requests kept in flight (closed loop) until `requests` had
+    been sent, or (open loop) requests arriving at `target_rate` per second, `concurrency` then
+    being the most that were in flight at once."""
 
     concurrency: int
     requests: int
@@ -56,6 +58,7 @@ class LevelResult:
     meets_slo: bool
     verdict: str
     first_error: str | None = None
+    target_rate: float | None = None
 
     @property
     def error_rate(self) -> float:
@@ -97,8 +100,13 @@ class LoadTestResult:
         best = self.best
         if best is None:
             return f"no concurrency level met the SLO ({self.slo.describe()}); {self.stop_reason}"
+        where = (
+            f"an offered {best.target_rate:g} requests/s (at most {best.concurrency} in flight)"
+            if best.target_rate is not None
+            else f"concurrency {best.concurrency}"
+        )
         return (
-            f"{best.requests_per_s:,.2f} requests/s at concurrency {best.concurrency} within "
+            f"{best.requests_per_s:,.2f} requests/s at {where} within "
             f"{self.slo.describe()} ({best.output_tokens_per_s:,.0f} output tokens/s)"
         )
 

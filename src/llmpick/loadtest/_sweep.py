@@ -1,12 +1,18 @@
 """Find how many requests/s a serving endpoint sustains within the latency SLO.
 
-A closed-loop sweep, as GuideLLM's and LLMPerf's concurrency modes do it: at each level,
-`concurrency` workers each send a request, wait for its last token and send the next, until the
-level's request budget is spent. A level passes when its p95 TTFT and p95 E2E meet the SLO and
-few requests fail. In a closed loop latency only grows with concurrency, so the sweep stops at
-the first failing level and then bisects between the last pass and that failure; it also stops
-when more concurrency adds under 10% throughput (the server is saturated and would only queue).
-The capacity is the best passing level's measured requests/s (completions / wall time).
+Two load profiles. **Concurrency** (closed loop, as GuideLLM's and LLMPerf's concurrency modes):
+at each level, `concurrency` workers each send a request, wait for its last token and send the
+next, until the level's request budget is spent. **Rate** (open loop, as vLLM's serving
+benchmark): requests arrive as a Poisson process at the level's rate whether or not earlier ones
+have finished, as production traffic does; a server that cannot keep up shows it as a growing
+queue, hence growing latency, and the level misses the SLO. Its requests/s is the rate at which
+requests arrived (and were then served within the level's latencies).
+
+A level passes when its p95 TTFT and p95 E2E meet the SLO and few requests fail. Latency only
+grows with load, so the sweep stops at the first failing level and then bisects between the last
+pass and that failure; a concurrency sweep also stops when more concurrency adds under 10%
+throughput (the server is saturated and would only queue). The capacity is the best passing
+level's measured requests/s (completions / wall time).
 """
 
 from __future__ import annotations
@@ -14,33 +20,49 @@ from __future__ import annotations
 import asyncio
 import itertools
 import math
+import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from llmpick.loadtest._result import LevelResult, Slo, percentiles_ms
 from llmpick.providers import GenerateParams, Prompt, Provider, ProviderError
 
-__all__ = ["DEFAULT_LEVELS", "SweepOptions", "run_level", "sweep"]
+__all__ = [
+    "DEFAULT_LEVELS",
+    "DEFAULT_RATES",
+    "SweepOptions",
+    "run_level",
+    "run_rate_level",
+    "sweep",
+]
 
 DEFAULT_LEVELS = (1, 2, 4, 8, 16, 32, 64)
+DEFAULT_RATES = (0.5, 1, 2, 4, 8, 16, 32, 64)
+
+LoadProfile = Literal["concurrency", "rate"]
 
 
 @dataclass(frozen=True)
 class SweepOptions:
-    """How hard and how long to push. `requests_per_level` None: 8 x concurrency, at least 16."""
+    """How hard and how long to push. `levels` are concurrencies, or requests/s when `profile`
+    is "rate". `requests_per_level` None: 8 x concurrency (or 8 s of arrivals), at least 16."""
 
-    levels: Sequence[int] = DEFAULT_LEVELS
+    levels: Sequence[float] = DEFAULT_LEVELS
+    profile: LoadProfile = "concurrency"
     requests_per_level: int | None = None
     max_seconds_per_level: float = 120.0
     warmup_requests: int = 2
     bisect_steps: int = 3
+    max_in_flight: int = 512  # rate profile: more than this waiting means the server fell behind
+    seed: int = 0
 
-    def budget(self, concurrency: int) -> int:
+    def budget(self, level: float) -> int:
         if self.requests_per_level is not None:
-            return max(self.requests_per_level, concurrency)
-        return max(16, 8 * concurrency)
+            return max(self.requests_per_level, math.ceil(level))
+        return max(16, math.ceil(8 * level))
 
 
 @dataclass
@@ -82,6 +104,64 @@ async def run_level(
     return _summarize(concurrency, samples, time.perf_counter() - start, slo)
 
 
+async def run_rate_level(
+    provider: Provider,
+    prompts: Sequence[Prompt],
+    params: GenerateParams,
+    rate: float,
+    slo: Slo,
+    *,
+    requests: int,
+    max_seconds: float,
+    offset: int = 0,
+    seed: int = 0,
+    max_in_flight: int = 512,
+) -> LevelResult:
+    """Send `requests` requests as a Poisson process of `rate` per second (open loop); the
+    reported concurrency is the most requests that were in flight at once."""
+    rng = random.Random(seed)
+    samples: list[_Sample] = []
+    tasks: set[asyncio.Task[None]] = set()
+    peak = 0
+    overloaded = False
+
+    async def send(prompt: Prompt) -> None:
+        samples.append(await _one(provider, prompt, params))
+
+    start = time.perf_counter()
+    deadline = start + max_seconds
+    due = start
+    last_arrival = start
+    for sent in range(requests):
+        if sent:  # the first request opens the level; the rest arrive at exponential gaps
+            due += rng.expovariate(rate)
+        if due > deadline:
+            break
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        last_arrival = due
+        task = asyncio.create_task(send(prompts[(offset + sent) % len(prompts)]))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        peak = max(peak, len(tasks))
+        if len(tasks) > max_in_flight:
+            overloaded = True  # the queue only grows from here: stop offering more
+            break
+    if tasks:
+        _, late = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.perf_counter()) + 60)
+        for task in late:
+            task.cancel()
+        samples.extend(_Sample(ok=False, error="no answer within the level's time") for _ in late)
+    # n arrivals span n - 1 gaps: the rate they arrived at is (n - 1) / span.
+    span = (last_arrival - start) * len(samples) / max(len(samples) - 1, 1)
+    level = _summarize(
+        peak, samples, time.perf_counter() - start, slo, target_rate=rate, arrival_seconds=span
+    )
+    if overloaded:
+        verdict = f"more than {max_in_flight} requests waiting; " + level.verdict
+        level = replace(level, meets_slo=False, verdict=verdict)
+    return level
+
+
 async def _one(provider: Provider, prompt: Prompt, params: GenerateParams) -> _Sample:
     try:
         response = await provider.generate(prompt, params)
@@ -97,7 +177,16 @@ async def _one(provider: Provider, prompt: Prompt, params: GenerateParams) -> _S
     )
 
 
-def _summarize(concurrency: int, samples: list[_Sample], seconds: float, slo: Slo) -> LevelResult:
+def _summarize(
+    concurrency: int,
+    samples: list[_Sample],
+    seconds: float,
+    slo: Slo,
+    target_rate: float | None = None,
+    arrival_seconds: float | None = None,
+) -> LevelResult:
+    """`seconds` is the level's wall time; an open loop's rates count over the time requests
+    arrived in (`arrival_seconds`), as the tail of the last answers is not load it carried."""
     ok = [s for s in samples if s.ok]
     errors = len(samples) - len(ok)
     ttft = [s.ttft_s for s in ok if s.ttft_s is not None]
@@ -115,13 +204,14 @@ def _summarize(concurrency: int, samples: list[_Sample], seconds: float, slo: Sl
         problems.append(f"{errors}/{len(samples)} requests failed")
     if not ok:
         problems.append("no request succeeded")
+    span = arrival_seconds if arrival_seconds else seconds
     return LevelResult(
         concurrency=concurrency,
         requests=len(samples),
         errors=errors,
         duration_s=seconds,
-        requests_per_s=len(ok) / seconds if seconds > 0 else 0.0,
-        output_tokens_per_s=sum(outputs) / seconds if seconds > 0 else 0.0,
+        requests_per_s=len(ok) / span if span > 0 else 0.0,
+        output_tokens_per_s=sum(outputs) / span if span > 0 else 0.0,
         ttft_ms=ttft_ms,
         e2e_ms=e2e_ms,
         itl_ms=percentiles_ms(gaps),
@@ -130,6 +220,7 @@ def _summarize(concurrency: int, samples: list[_Sample], seconds: float, slo: Sl
         meets_slo=not problems,
         verdict="; ".join(problems) or "meets the SLO",
         first_error=next((s.error for s in samples if s.error), None),
+        target_rate=target_rate,
     )
 
 
@@ -154,46 +245,65 @@ async def sweep(
         await _one(provider, prompts[offset % len(prompts)], params)
         offset += 1
 
-    async def measure(concurrency: int) -> LevelResult:
+    by_rate = options.profile == "rate"
+    unit = "rate" if by_rate else "concurrency"
+
+    async def measure(value: float) -> LevelResult:
         nonlocal offset
-        budget = options.budget(concurrency)
-        level = await run_level(
-            provider,
-            prompts,
-            params,
-            concurrency,
-            slo,
-            requests=budget,
-            max_seconds=options.max_seconds_per_level,
-            offset=offset,
-        )
+        budget = options.budget(value)
+        if by_rate:
+            level = await run_rate_level(
+                provider,
+                prompts,
+                params,
+                value,
+                slo,
+                requests=budget,
+                max_seconds=options.max_seconds_per_level,
+                offset=offset,
+                seed=options.seed + offset,
+                max_in_flight=options.max_in_flight,
+            )
+        else:
+            level = await run_level(
+                provider,
+                prompts,
+                params,
+                int(value),
+                slo,
+                requests=budget,
+                max_seconds=options.max_seconds_per_level,
+                offset=offset,
+            )
         offset += level.requests
         if on_level is not None:
             on_level(level)
         return level
 
-    results: dict[int, LevelResult] = {}
-    passed: int | None = None
-    failed: int | None = None
-    stop_reason = f"every level up to {max(options.levels)} met the SLO"
-    for concurrency in sorted(set(options.levels)):
-        level = await measure(concurrency)
-        results[concurrency] = level
+    results: dict[float, LevelResult] = {}
+    passed: float | None = None
+    failed: float | None = None
+    stop_reason = f"every level up to {unit} {max(options.levels):g} met the SLO"
+    for value in sorted(set(options.levels)):
+        level = await measure(value)
+        results[value] = level
         if not level.meets_slo:
-            failed = concurrency
-            stop_reason = f"concurrency {concurrency} missed the SLO: {level.verdict}"
+            failed = value
+            stop_reason = f"{unit} {value:g} missed the SLO: {level.verdict}"
             break
         # More concurrency for under 10% more throughput: the server is saturated (a batching
-        # server gains far more when it has room), and more would only queue.
-        if passed is not None and level.requests_per_s < results[passed].requests_per_s * 1.10:
-            stop_reason = f"saturated: concurrency {concurrency} served no more than {passed}"
-            passed = max(passed, concurrency, key=lambda c: results[c].requests_per_s)
+        # server gains far more when it has room), and more would only queue. (An open loop
+        # shows saturation as a shortfall against the offered rate instead.)
+        previous = results[passed].requests_per_s if passed is not None else None
+        if not by_rate and previous is not None and level.requests_per_s < previous * 1.10:
+            stop_reason = f"saturated: concurrency {value:g} served no more than {passed:g}"
+            passed = max(passed, value, key=lambda c: results[c].requests_per_s)
             break
-        passed = concurrency
+        passed = value
     if passed is not None and failed is not None:
         for _ in range(options.bisect_steps):
-            middle = (passed + failed) // 2
-            if middle in (passed, failed):
+            middle = _between(passed, failed, by_rate)
+            if middle is None:
                 break
             level = await measure(middle)
             results[middle] = level
@@ -201,4 +311,12 @@ async def sweep(
                 passed = middle
             else:
                 failed = middle
-    return [results[c] for c in sorted(results)], stop_reason
+    return [results[value] for value in sorted(results)], stop_reason
+
+
+def _between(low: float, high: float, by_rate: bool) -> float | None:
+    """The next level to try between a pass and a failure; None when they are close enough."""
+    if by_rate:
+        return None if high / low < 1.1 else float(f"{(low + high) / 2:.3g}")
+    middle = int(low + high) // 2
+    return None if middle in (low, high) else middle

@@ -481,7 +481,7 @@ def capacity_chart(decision: Mapping[str, Any]) -> Chart:
     max_ms = max([e for _, points in curves for _, e, _ in points] + slo_lines)
     x = LinearScale(0.0, max_rate * 1.1, left, width - right)
     y = LinearScale(0.0, max_ms * 1.1, bottom, top)
-    svg.x_axis(x, bottom, "Requests per second (all levels closed loop)", _plain)
+    svg.x_axis(x, bottom, "Requests per second served", _plain)
     svg.y_axis(y, left, width - right, "p95 end-to-end latency", _ms_tick)
     for slo in slo_lines:
         svg.line(left, y(slo), width - right, y(slo), class_="slo")
@@ -495,7 +495,8 @@ def capacity_chart(decision: Mapping[str, Any]) -> Chart:
             concurrency = as_text(dig(level, "concurrency"))
             passed = dig(level, "meets_slo") is True
             tooltip = (
-                f"{name}, concurrency {concurrency}: {rate:,.2f} requests/s, p95 E2E "
+                f"{name}, {'in flight' if dig(level, 'target_rate') else 'concurrency'} "
+                f"{concurrency}: {rate:,.2f} requests/s, p95 E2E "
                 f"{format_ms(e2e)}; {as_text(dig(level, 'verdict'))}"
             )
             svg.open_group(tooltip, class_="level " + ("pass" if passed else "fail"))
@@ -505,15 +506,18 @@ def capacity_chart(decision: Mapping[str, Any]) -> Chart:
             label_y = (
                 y(e2e) + 16 if crowded and last_label and last_label[1] < y(e2e) else y(e2e) - 6
             )
-            svg.text(x(rate) + 7, label_y, f"c={concurrency}", class_="tick")
+            offered = as_number(dig(level, "target_rate"))
+            label = f"{offered:g}/s" if offered is not None else f"c={concurrency}"
+            svg.text(x(rate) + 7, label_y, label, class_="tick")
             last_label = (x(rate), label_y)
             svg.close_group()
         svg.text(
             left + 8, top + 14 + index * 16, _short(name, 40), class_=f"legend series-{index % 6}"
         )
     notes = [
-        "Each point is one concurrency level, measured with the spec's prompts; filled points "
-        "met the SLO. A candidate's capacity is its best filled point.",
+        "Each point is one load level (c=N: N requests kept in flight; N/s: requests arriving "
+        "at N per second), measured with the spec's prompts; filled points met the SLO. A "
+        "candidate's capacity is its best filled point.",
         *(f"{as_text(t.get('candidate'))}: {as_text(t.get('source'))}" for t, _ in curves),
     ]
     return Chart(svg.markup(), notes)
