@@ -4,6 +4,10 @@ result stored, and `llmpick decide` costing the endpoint with it."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +132,22 @@ def test_a_bad_levels_option_is_a_one_line_error(tmp_path: Path, server: ServerT
     result = runner.invoke(app, ["loadtest", str(spec), "-c", "served", "--levels", "1,two"])
     assert result.exit_code == 2
     assert "--levels takes comma-separated numbers, e.g. 1,2,4,8" in result.output
+
+
+def test_ctrl_c_stops_the_sweep_and_saves_nothing(tmp_path: Path, server: ServerThread) -> None:
+    spec = _write_spec(tmp_path, f"{server.url}/v1")
+    db = tmp_path / "db.sqlite"
+    command = [sys.executable, "-c", "from llmpick.cli import main; main()", "loadtest",
+               str(spec), "-c", "served", "-H", "1xL4", "--levels", "1", "--requests", "100000",
+               "--db", str(db)]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while server.app[STATS]["requests"] < 5:  # well into the first level
+        assert process.poll() is None and time.monotonic() < deadline, "no load arrived"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert b"Interrupted. Nothing was saved." in output and b"Traceback" not in output
+    with open_store(db) as store:
+        assert store.load_tests() == []

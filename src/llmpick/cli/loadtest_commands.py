@@ -114,9 +114,14 @@ def loadtest(
         requests_per_level=requests,
         max_seconds_per_level=max_seconds,
     )
-    result = asyncio.run(
-        load_test(plan, slo, options, spec_name=spec.name, hardware=hardware, on_level=show)
-    )
+    try:
+        result = asyncio.run(
+            load_test(plan, slo, options, spec_name=spec.name, hardware=hardware, on_level=show)
+        )
+    except KeyboardInterrupt:
+        # A sweep cut short has not found the SLO's edge: its best level is no capacity.
+        err_console.print("[yellow]Interrupted.[/] Nothing was saved.", highlight=False)
+        raise typer.Exit(130) from None
     if save:
         with open_store(db) as store:
             store.save_load_test(to_record(result))
