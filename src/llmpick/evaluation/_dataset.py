@@ -205,37 +205,45 @@ def _to_items(
     items: list[Item] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    required = [f for f in (mapping.input_field, mapping.expected_field, mapping.id_field) if f]
     for row_number, record in rows:
-        where = f"{name} row {row_number}"
         if isinstance(record, _Bad):
-            problems.append(f"{where}: {record}")
+            problems.append(f"{name} row {row_number}: {record}")
             continue
         if not isinstance(record, Mapping):
-            problems.append(f"{where}: expected an object with fields, got {type(record).__name__}")
+            problems.append(
+                f"{name} row {row_number}: expected an object with fields, "
+                f"got {type(record).__name__}"
+            )
             continue
-        missing = [
-            f
-            for f in (mapping.input_field, mapping.expected_field, mapping.id_field)
-            if f is not None and (f not in record or record[f] is None or record[f] == "")
-        ]
+        missing = [f for f in required if record.get(f) is None or record[f] == ""]
         if missing:
             present = ", ".join(sorted(map(str, record))) or "none"
             problems.append(
-                f"{where}: missing or empty field(s) {', '.join(missing)} (fields here: {present})"
+                f"{name} row {row_number}: missing or empty field(s) {', '.join(missing)} "
+                f"(fields here: {present})"
             )
             continue
         item_id = str(record[mapping.id_field]) if mapping.id_field else str(row_number)
         if item_id in seen:
-            problems.append(f"{where}: id {item_id!r} already used on row {seen[item_id]}")
+            problems.append(
+                f"{name} row {row_number}: id {item_id!r} already used on row {seen[item_id]}"
+            )
             continue
         seen[item_id] = row_number
         category = record.get(mapping.category_field) if mapping.category_field else None
+        expected = record[mapping.expected_field] if mapping.expected_field else None
+        text = record[mapping.input_field]
         items.append(
             Item(
                 id=item_id,
-                input=_as_text(record[mapping.input_field]),
+                input=text if type(text) is str else _as_text(text),
                 expected=(
-                    _as_text(record[mapping.expected_field]) if mapping.expected_field else None
+                    None
+                    if expected is None
+                    else expected
+                    if type(expected) is str
+                    else _as_text(expected)
                 ),
                 category=None if category is None else str(category),
                 fields=record,

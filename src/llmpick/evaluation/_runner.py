@@ -31,7 +31,7 @@ from llmpick.catalog import Catalog, load_catalog
 from llmpick.evaluation._calls import IDENTITY_KEYS, ModelCaller, answer_of
 from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
 from llmpick.evaluation._dataset import FieldMapping, Item, load_dataset, select_items
-from llmpick.evaluation._prompts import COMPLETION_STOP, PromptBuilder, prompt_for_cache
+from llmpick.evaluation._prompts import COMPLETION_STOP, PromptBuilder
 from llmpick.evaluation._scorers import Sample, Score, Scorer, build_scorer
 from llmpick.providers import (
     AuthenticationError,
@@ -363,7 +363,11 @@ class _CandidateRun:
                 if (item.id, repeat) in done:
                     continue
                 prompt = self.builder.build(item)
-                key = self.keyer.key(prompt_for_cache(prompt), repeat)
+                key = (
+                    self.keyer.key(prompt, repeat)
+                    if isinstance(prompt, str)
+                    else self.keyer.message_key(prompt, repeat)
+                )
                 chunk.append(_Job(item, repeat, prompt, key))
                 if len(chunk) >= _CACHE_CHUNK:
                     yield chunk

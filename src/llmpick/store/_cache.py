@@ -32,7 +32,7 @@ def cache_key(
     `GenerateParams.output_affecting()`.
     """
     return hashlib.sha256(
-        _material(_canonical(generation), _canonical(identity), prompt, sample)
+        _material(_canonical(generation), _canonical(identity), _canonical_prompt(prompt), sample)
     ).hexdigest()
 
 
@@ -71,11 +71,11 @@ def _is_message(value: Any) -> bool:
     )
 
 
-def _material(generation: str, identity: str, prompt: Any, sample: int) -> bytes:
+def _material(generation: str, identity: str, prompt_json: str, sample: int) -> bytes:
     # Exactly the canonical JSON of {"generation", "identity", "prompt", "sample", "v": 1}
     # (keys in sorted order), assembled from parts so the constant ones are encoded once.
     return (
-        f'{{"generation":{generation},"identity":{identity},"prompt":{_canonical_prompt(prompt)},'
+        f'{{"generation":{generation},"identity":{identity},"prompt":{prompt_json},'
         f'"sample":{int(sample)},"v":1}}'
     ).encode()
 
@@ -87,10 +87,32 @@ class CacheKeyer:
     def __init__(self, identity: dict[str, Any], generation: dict[str, Any]) -> None:
         self._identity = _canonical(identity)
         self._generation = _canonical(generation)
+        self._turns: dict[tuple[str, str], str] = {}
 
     def key(self, prompt: Any, sample: int = 0) -> str:
         return hashlib.sha256(
-            _material(self._generation, self._identity, prompt, sample)
+            _material(self._generation, self._identity, _canonical_prompt(prompt), sample)
+        ).hexdigest()
+
+    def message_key(self, messages: Sequence[Any], sample: int = 0) -> str:
+        """`key` of chat messages given as objects with `role` and `content` (the providers'
+        `Message`), the same key their dict form gives, without building it. Turns that repeat
+        in every prompt (system prompt, few-shot examples) are encoded once."""
+        turns = self._turns
+        parts = []
+        for message in messages:
+            role, content = message.role, message.content
+            if type(role) is not str or type(content) is not str:
+                return self.key([{"role": m.role, "content": m.content} for m in messages], sample)
+            encoded = turns.get((role, content))
+            if encoded is None:
+                encoded = f'{{"content":{_quote(content)},"role":{_quote(role)}}}'
+                if len(turns) < 64:  # the repeated turns come first; items' own turns do not
+                    turns[(role, content)] = encoded
+            parts.append(encoded)
+        prompt_json = "[" + ",".join(parts) + "]"
+        return hashlib.sha256(
+            _material(self._generation, self._identity, prompt_json, sample)
         ).hexdigest()
 
 
@@ -122,7 +144,7 @@ class CachedAnswer:
     def many_from_json(cls, payloads: Sequence[str]) -> list[CachedAnswer]:
         """`from_json` for many payloads, decoded in one pass (a cached re-run reads thousands)."""
         decoded = json.loads(f"[{','.join(payloads)}]") if payloads else []
-        return [cls(**{k: data.get(k) for k in _FIELDS}) for data in decoded]
+        return [cls(*map(data.get, _FIELDS)) for data in decoded]
 
 
 _FIELDS = tuple(f.name for f in fields(CachedAnswer))
