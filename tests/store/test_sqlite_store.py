@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from llmpick.providers import Message
 from llmpick.store import (
     MIGRATIONS,
     CachedAnswer,
@@ -163,3 +164,15 @@ def test_the_fast_prompt_encoding_gives_the_canonical_key(prompt: object) -> Non
     expected = hashlib.sha256(canonical.encode()).hexdigest()
     assert cache_key(identity, prompt, params, sample=2) == expected
     assert CacheKeyer(identity, params).key(prompt, sample=2) == expected
+
+
+def test_message_keys_equal_the_keys_of_the_messages_dict_form() -> None:
+    keyer = CacheKeyer({"kind": "openai", "model": "m"}, {"max_tokens": 8})
+    system = Message("system", 'Route "tickets" — ünïcode \\ and \n newlines')
+    for text in ["first", "second 😀", "first"]:  # repeated turns come from the memo
+        messages = [system, Message("user", text)]
+        as_dicts = [{"role": m.role, "content": m.content} for m in messages]
+        assert keyer.message_key(messages, 1) == keyer.key(as_dicts, 1)
+        assert keyer.message_key(messages, 1) == cache_key(
+            {"kind": "openai", "model": "m"}, as_dicts, {"max_tokens": 8}, sample=1
+        )
