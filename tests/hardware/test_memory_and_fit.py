@@ -247,3 +247,25 @@ def test_hardware_spec_object_and_price() -> None:
     assert report.usd_per_hour == pytest.approx(2.0)
     assert report.aggregate_decode_tokens_per_s_estimate == report.decode_tokens_per_s_estimate
     assert fit_model(llama_31_8b(), "2xL4", usd_per_hour=0.25).usd_per_hour == pytest.approx(0.5)
+
+
+def test_latent_attention_caches_the_latent_on_every_card() -> None:
+    # DeepSeek-V3's MLA caches kv_lora_rank 512 + qk_rope_head_dim 64 = 576 values per token per
+    # layer, whatever its 128 heads: 61 layers x 576 x 8192 tokens x 16 sequences x 2 bytes.
+    mla = Architecture(
+        params_total_b=671,
+        params_active_b=37,
+        layers=61,
+        attention_heads=128,
+        kv_heads=128,
+        head_dim=128,
+        kv_latent_dim=576,
+        source="https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json",
+        as_of=dt.date(2026, 11, 28),
+    )
+    expected = 61 * 576 * 8192 * 16 * 2
+    assert kv_cache_bytes(mla, context_tokens=8192, concurrency=16) == expected
+    # Tensor parallelism does not split one shared latent: each of 8 cards holds all of it.
+    report = fit_model(mla, "8xH200", context_tokens=8192, concurrency=16, quantization="fp8")
+    assert report.per_card.kv_cache_bytes == expected
+    assert not any("KV cache not counted" in note for note in report.notes)

@@ -117,6 +117,13 @@ class Architecture(Sourced):
     sliding_window_layers: int | None = Field(
         None, ge=0, description="How many layers use the sliding window (KV cache capped)."
     )
+    kv_latent_dim: int | None = Field(
+        None,
+        ge=1,
+        description="Multi-head latent attention (MLA): values cached per token per layer, shared "
+        "by all heads (kv_lora_rank + qk_rope_head_dim; DeepSeek-V3: 512 + 64 = 576). When set "
+        "the KV cache is this, not 2 x kv_heads x head_dim, and every card holds all of it.",
+    )
 
 
 def _text_only() -> list[Modality]:

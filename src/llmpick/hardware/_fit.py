@@ -177,7 +177,10 @@ def fit_model(
     )
     notes: list[str] = []
     if kv_cache_bytes(arch, context_tokens=1) is None:
-        notes.append("KV cache not counted: the catalog lacks layers/kv_heads/head_dim")
+        notes.append(
+            "KV cache not counted: the catalog lacks the attention facts (layers with "
+            "kv_heads/head_dim, or kv_latent_dim for latent attention)"
+        )
     evaluated = _evaluate(arch, spec, quant_name, settings)
     candidates = [
         q for q in PRECISION_ORDER if spec.device.kind == "gpu" or q not in GPU_ONLY_FORMATS
@@ -256,6 +259,8 @@ def _evaluate(
     )
     kv_heads = arch.kv_heads or arch.attention_heads or cards
     kv_shards = max(1, min(cards, kv_heads))  # a KV head is replicated, not split, beyond that
+    if arch.kv_latent_dim is not None:
+        kv_shards = 1  # one latent shared by all heads: every tensor-parallel rank holds it all
     weights_per_card = weights // cards
     kv_per_card = kv_total // kv_shards
     utilization = 1.0 if spec.device.kind == "apple" else settings.gpu_memory_utilization

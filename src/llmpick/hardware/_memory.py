@@ -88,16 +88,23 @@ def kv_cache_bytes(
 ) -> int | None:
     """Bytes of keys and values for ``concurrency`` sequences of ``context_tokens`` each.
 
-    2 (K and V) x layers x kv_heads x head_dim x tokens x sequences x bytes per value. Layers
+    2 (K and V) x layers x kv_heads x head_dim x tokens x sequences x bytes per value; with
+    latent attention (MLA) the per-token, per-layer part is the latent width instead. Layers
     with sliding-window attention keep only ``sliding_window`` tokens, unless ``swa_full``:
     llama.cpp's full-size SWA cache (llama-cpp-python's default) stores every token there too.
     None when the architecture lacks the layer or head counts.
     """
-    width = head_dim(arch)
-    kv_heads = arch.kv_heads or arch.attention_heads
-    if arch.layers is None or kv_heads is None or width is None:
+    if arch.layers is None:
         return None
-    per_token_per_layer = 2 * kv_heads * width * kv_cache_bytes_per_value(kv_cache_dtype)
+    if arch.kv_latent_dim is not None:
+        values_per_token_per_layer = arch.kv_latent_dim
+    else:
+        width = head_dim(arch)
+        kv_heads = arch.kv_heads or arch.attention_heads
+        if kv_heads is None or width is None:
+            return None
+        values_per_token_per_layer = 2 * kv_heads * width
+    per_token_per_layer = values_per_token_per_layer * kv_cache_bytes_per_value(kv_cache_dtype)
     sliding_layers = 0
     window_tokens = context_tokens
     if arch.sliding_window is not None and arch.sliding_window_layers and not swa_full:
