@@ -40,10 +40,12 @@ def decide_command(
 
     Example: llmpick decide examples/quickstart/llmpick.yaml -o llmpick-report
     """
+    from llmpick.cli.eval_commands import load_tested_concurrency
     from llmpick.constraints import check_spec
     from llmpick.decision import decide
     from llmpick.decision._from_run import evidence_from_run
     from llmpick.evaluation import RichProgress, RunOptions, run_async
+    from llmpick.loadtest import operating_points
     from llmpick.report import write_report
     from llmpick.spec import load_spec
     from llmpick.store import open_store
@@ -62,6 +64,10 @@ def decide_command(
     if spec.dataset is not None and eligible:
         options = RunOptions(use_cache=not no_cache, limit=limit, only=eligible)
         with open_store(db) as store:
+            points = operating_points(store, spec)
+            options.concurrency_for = load_tested_concurrency(
+                {label: test for label, test in points.items() if label in eligible}
+            )
             if progress:
                 with RichProgress() as bars:
                     outcome = asyncio.run(run_async(loaded, store, options, progress=bars))

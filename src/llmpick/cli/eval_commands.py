@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from llmpick.cli._output import console, err_console, print_json
 from llmpick.cli.runs_commands import DB_HELP, render_summary
+
+if TYPE_CHECKING:
+    from llmpick.store import LoadTestRecord
+
+
+def load_tested_concurrency(points: Mapping[str, LoadTestRecord]) -> dict[str, int]:
+    """Each load-tested endpoint's operating concurrency, announced (also used by `decide`)."""
+    for label, test in points.items():
+        err_console.print(
+            f"[dim]{label} runs at concurrency {test.concurrency}, its load-tested operating "
+            f"point ({test.id})[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return {label: int(test.concurrency or 1) for label, test in points.items()}
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +59,7 @@ def eval_command(
     Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20
     """
     from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
+    from llmpick.loadtest import operating_points
     from llmpick.spec import load_spec
     from llmpick.store import open_store
 
@@ -60,6 +78,7 @@ def eval_command(
         concurrency=concurrency,
     )
     with open_store(db) as store:
+        options.concurrency_for = load_tested_concurrency(operating_points(store, loaded.spec))
         try:
             if progress:
                 with RichProgress() as bars:

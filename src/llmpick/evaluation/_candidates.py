@@ -122,13 +122,17 @@ def plan_candidates(
     *,
     only: Sequence[str] | None = None,
     concurrency: int | None = None,
+    concurrency_for: Mapping[str, int] | None = None,
 ) -> list[PlannedCandidate]:
-    """One `PlannedCandidate` per spec candidate (filtered by label with `only`)."""
+    """One `PlannedCandidate` per spec candidate (filtered by label with `only`). An HTTP
+    candidate's concurrency is its own `max_concurrency`, else `concurrency`, else its entry in
+    `concurrency_for`, else `DEFAULT_HTTP_CONCURRENCY`."""
     planned = []
     for position, candidate in enumerate(candidates):
         if only and candidate.label not in only:
             continue
-        planned.append(_plan_one(candidate, position, dataset, catalog, base_dir, concurrency))
+        limit = concurrency or (concurrency_for or {}).get(candidate.label)
+        planned.append(_plan_one(candidate, position, dataset, catalog, base_dir, limit))
     return planned
 
 

@@ -20,7 +20,7 @@ import asyncio
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +80,10 @@ class RunOptions:
     resume: bool = True
     only: Sequence[str] | None = None
     concurrency: int | None = None
+    # Per-candidate defaults by label, e.g. the concurrency a load test found sustainable within
+    # the SLO, so a served endpoint's latency is measured at its operating point; a candidate's
+    # own `max_concurrency` and `concurrency` above come first.
+    concurrency_for: Mapping[str, int] | None = None
 
 
 @dataclass
@@ -178,6 +182,7 @@ async def run_async(
         base_dir,
         only=options.only,
         concurrency=options.concurrency,
+        concurrency_for=options.concurrency_for,
     )
     if options.only:
         unknown = sorted(set(options.only) - {p.label for p in planned})

@@ -29,7 +29,7 @@ from llmpick.loadtest._sweep import (
 from llmpick.loadtest._workload import LoadTestError, LoadTestPlan, plan_load_test
 from llmpick.providers import create_provider
 from llmpick.spec import Spec
-from llmpick.store import LoadTestRecord
+from llmpick.store import LoadTestRecord, Store
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -42,6 +42,7 @@ __all__ = [
     "Slo",
     "SweepOptions",
     "load_test",
+    "operating_points",
     "plan_load_test",
     "result_of_record",
     "run_level",
@@ -113,3 +114,19 @@ def to_record(result: LoadTestResult) -> LoadTestRecord:
 
 def result_of_record(record: LoadTestRecord) -> LoadTestResult:
     return LoadTestResult.from_dict(record.result)
+
+
+def operating_points(store: Store, spec: Spec) -> dict[str, LoadTestRecord]:
+    """The newest load test that found a capacity, for each spec candidate with an endpoint.
+
+    Its concurrency is the operating point the fleet is sized for, hence the concurrency at
+    which an evaluation should measure that endpoint's latency.
+    """
+    found = {}
+    for candidate in spec.candidates:
+        if candidate.endpoint is None:
+            continue
+        for record in store.load_tests(candidate=candidate.label, limit=1):
+            if record.requests_per_s is not None and record.concurrency:
+                found[candidate.label] = record
+    return found
