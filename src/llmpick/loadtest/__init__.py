@@ -113,6 +113,7 @@ def to_record(result: LoadTestResult) -> LoadTestRecord:
 
 
 def result_of_record(record: LoadTestRecord) -> LoadTestResult:
+    """The result a stored row holds (`runs show lt-...` prints it again)."""
     return LoadTestResult.from_dict(record.result)
 
 
