@@ -1,7 +1,8 @@
 """The load test against a real serving endpoint: llama.cpp's own server with SmolLM2.
 
-That server generates one sequence at a time, so its capacity is whatever one request at a time
-gives: doubling the concurrency only makes requests queue. The sweep must see that and stop.
+That server generates one sequence at a time, so its capacity is about what one request at a time
+gives: more in flight only fills the short gaps between requests, then makes them queue. The
+sweep must see that and stop.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ pytestmark = [
 ]
 
 
-async def test_a_one_sequence_server_saturates_at_concurrency_one() -> None:
+async def test_a_one_sequence_server_is_found_saturated() -> None:
     prompts = [[Message("user", f"Name a colour, then a fruit. ({i})")] for i in range(8)]
     with LlamaCppServer("local/smollm2-135m-instruct") as server:
         provider = create_provider(
@@ -40,15 +41,17 @@ async def test_a_one_sequence_server_saturates_at_concurrency_one() -> None:
             levels, reason = await sweep(
                 provider,
                 prompts,
-                GenerateParams(max_tokens=8),
+                GenerateParams(max_tokens=24),
                 Slo(),
-                SweepOptions(levels=(1, 2, 4), requests_per_level=12),
+                SweepOptions(levels=(1, 2, 4, 8), requests_per_level=12),
             )
         finally:
             await provider.aclose()
-    assert [level.concurrency for level in levels] == [1, 2]
-    assert reason.startswith("saturated: concurrency 2 served no more than 1")
-    one, two = levels
-    assert one.errors == two.errors == 0 and one.requests_per_s > 0
-    # Queued behind each other: at concurrency 2 a request waits about one request's time.
-    assert two.ttft_ms["p50"] > one.ttft_ms["p50"]  # type: ignore[operator]
+    assert reason.startswith("saturated")
+    assert [level.concurrency for level in levels] in ([1, 2], [1, 2, 4])  # stopped early
+    one, last = levels[0], levels[-1]
+    assert all(level.errors == 0 for level in levels) and one.requests_per_s > 0
+    # Throughput stays flat (the gaps between requests are all a second one can fill) ...
+    assert max(level.requests_per_s for level in levels) < 1.3 * one.requests_per_s
+    # ... while requests wait for each other: the first token comes later.
+    assert last.ttft_ms["p50"] > one.ttft_ms["p50"]  # type: ignore[operator]
