@@ -17,39 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
-import sys
 import time
 
 import aiohttp
 
 from llmpick.loadtest import Slo, run_level
 from llmpick.providers import GenerateParams, Message, create_provider
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llmpick.testing.mock_server", "--port", str(port),
-         "--tokens", "16"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("the mock server did not start")
+from llmpick.testing import mock_server_process
 
 
 async def _generator(base_url: str, requests: int, concurrency: int) -> float:
@@ -97,19 +71,14 @@ def main() -> None:
     parser.add_argument("--levels", default="8,32,64", help="Concurrency levels.")
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
-    port = _free_port()
-    server = _start_server(port)
-    base_url = f"http://127.0.0.1:{port}/v1"
     rows = []
-    try:
+    with mock_server_process("--tokens", "16") as server:
+        base_url = server.url + "/v1"
         asyncio.run(_bare(base_url, 200, 8))  # warm the server
         for concurrency in levels:
             generator = asyncio.run(_generator(base_url, args.requests, concurrency))
             bare = asyncio.run(_bare(base_url, args.requests, concurrency))
             rows.append((concurrency, generator, bare))
-    finally:
-        server.terminate()
-        server.wait()
     print(f"{args.requests} requests per level, 16 streamed tokens each, instant server")
     print("  concurrency   llmpick load generator   bare aiohttp loop   ratio")
     for concurrency, generator, bare in rows:

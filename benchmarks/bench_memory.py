@@ -22,9 +22,10 @@ from pathlib import Path
 from llmpick.evaluation import RunOptions, run_async, summarize_run
 from llmpick.spec import load_spec
 from llmpick.store import open_store
+from llmpick.testing import mock_server_process
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_runner import _free_port, _start_server, _write_spec
+from bench_runner import _write_spec
 
 MB = 1024 * 1024
 
@@ -78,18 +79,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000, help="Items to run.")
     parser.add_argument("--concurrency", type=int, default=64, help="Requests in flight.")
     args = parser.parse_args()
-    port = _free_port()
-    server = _start_server(port, 4)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            spec = _write_spec(Path(tmp), f"http://127.0.0.1:{port}/v1", args.items,
-                               args.concurrency)  # fmt: skip
-            print(f"{args.items} items, concurrency {args.concurrency}; RSS at start "
-                  f"{_rss_mb():.1f} MB")  # fmt: skip
-            asyncio.run(_run(spec, Path(tmp) / "db.sqlite"))
-    finally:
-        server.terminate()
-        server.wait()
+    with mock_server_process("--tokens", "4") as server, tempfile.TemporaryDirectory() as tmp:
+        spec = _write_spec(Path(tmp), f"{server.url}/v1", args.items,
+                           args.concurrency)  # fmt: skip
+        print(f"{args.items} items, concurrency {args.concurrency}; RSS at start "
+              f"{_rss_mb():.1f} MB")  # fmt: skip
+        asyncio.run(_run(spec, Path(tmp) / "db.sqlite"))
     peak = _peak_mb()
     print(f"peak RSS {peak:.1f} MB (need < 500 MB): {'PASS' if peak < 500 else 'FAIL'}")
 

@@ -17,12 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +30,7 @@ from llmpick.providers import (
     resolve_gguf,
 )
 from llmpick.providers._llamacpp import LlamaCppConfig, LlamaCppProvider
+from llmpick.testing import mock_server_process
 
 PROMPT = "Count from 1 to 200, separated by commas: 1, 2, 3,"
 CHAT = [Message("user", "Say hello.")]
@@ -115,18 +112,14 @@ async def bench_in_process(model_id: str, rounds: int, max_tokens: int, threads:
 
 async def bench_timing(requests: int, ttft_ms: float = 50.0, itl_ms: float = 10.0) -> dict:
     # The server runs in its own process, as a real one would: no shared GIL with the client.
-    port = _free_port()
-    proc = _start_server(port, "--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms), "--tokens", "24")
-    try:
+    options = ("--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms), "--tokens", "24")
+    with mock_server_process(*options) as server:
         provider = create_provider(
-            {"kind": "openai", "model": "mock", "base_url": f"http://127.0.0.1:{port}/v1"}
+            {"kind": "openai", "model": "mock", "base_url": f"{server.url}/v1"}
         )
         async with provider:
             await provider.generate(CHAT)  # connection set-up is not what we measure
             results = [await provider.generate(CHAT) for _ in range(requests)]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     ttft_ms_measured = statistics.median(r.ttft_s for r in results) * 1000  # type: ignore[misc]
     itl_ms_measured = statistics.median(g for r in results for g in r.itl_s) * 1000
     return {
@@ -140,26 +133,6 @@ async def bench_timing(requests: int, ttft_ms: float = 50.0, itl_ms: float = 10.
 
 
 # 3. Per-request overhead ---------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(port: int, *args: str) -> subprocess.Popen[bytes]:
-    options = args or ("--tokens", "16")
-    cmd = [sys.executable, "-m", "llmpick.testing.mock_server", "--port", str(port), *options]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("mock server did not start")
 
 
 async def _drive(n: int, concurrency: int, one: Callable[[], Awaitable[None]]) -> dict:
@@ -191,11 +164,9 @@ def _body() -> dict:
 async def bench_overhead(n: int, concurrency: int) -> dict:
     import aiohttp
 
-    port = _free_port()
-    proc = _start_server(port)
-    url = f"http://127.0.0.1:{port}/v1"
     out: dict[str, Any] = {"requests": n, "concurrency": concurrency}
-    try:
+    with mock_server_process("--tokens", "16") as server:
+        url = f"{server.url}/v1"
         provider = create_provider(
             {
                 "kind": "openai",
@@ -235,9 +206,6 @@ async def bench_overhead(n: int, concurrency: int) -> dict:
                             pass
 
                 out["bare_httpx"] = await _drive(n, concurrency, bare_httpx)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     httpx_rate = out.get("bare_httpx", {})
     if isinstance(httpx_rate, dict) and httpx_rate:
         ours_cpu = out["llmpick_openai_adapter"]["client_cpu_ms_per_request"]

@@ -21,10 +21,7 @@ import argparse
 import asyncio
 import gc
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,32 +32,9 @@ from llmpick.evaluation import FieldMapping, PromptBuilder, RunOptions, load_dat
 from llmpick.evaluation._prompts import prompt_for_cache
 from llmpick.spec import load_spec
 from llmpick.store import open_store
+from llmpick.testing import mock_server_process
 
 TEMPLATE = "Ticket: {{ ticket }}\nQueue:"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_server(port: int, tokens: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llmpick.testing.mock_server", "--port", str(port),
-         "--tokens", str(tokens)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return server
-        except OSError:
-            time.sleep(0.05)
-    server.kill()
-    raise SystemExit("the mock server did not start")
 
 
 def _write_spec(folder: Path, base_url: str, items: int, concurrency: int) -> Path:
@@ -179,10 +153,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5, help="First-run/re-run pairs.")
     args = parser.parse_args()
 
-    port = _free_port()
-    server = _start_server(port, args.tokens)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
+    with mock_server_process("--tokens", str(args.tokens)) as server:
+        base_url = server.url + "/v1"
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             spec = _write_spec(folder, base_url, args.items, args.concurrency)
@@ -204,9 +176,6 @@ def main() -> None:
                 cached_runs.append(seconds)
             httpx_s = asyncio.run(_raw_httpx(url, bodies, args.concurrency))
             aiohttp_s = asyncio.run(_raw_aiohttp(url, bodies, args.concurrency))
-    finally:
-        server.terminate()
-        server.wait()
 
     n = args.items
     first = statistics.median(firsts)

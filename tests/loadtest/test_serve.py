@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from llmpick.cli import app
 from llmpick.loadtest import plan_load_test
 from llmpick.spec import load_spec
+from llmpick.testing import free_port
 
 runner = CliRunner()
 EXAMPLE = Path(__file__).parents[2] / "examples" / "loadtest" / "llmpick.yaml"
@@ -44,9 +44,7 @@ def test_dry_run_prints_the_server_command() -> None:
 @pytest.mark.local_model
 @pytest.mark.skipif(not HAVE_SERVER, reason="needs llmpick[serve]")
 def test_serve_answers_the_openai_models_route_and_stops_on_sigint() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     script = "from llmpick.cli import main; main()"
     command = [sys.executable, "-c", script, "serve", "local/smollm2-135m-instruct",
                "--port", str(port), "--threads", "1", "--context", "512"]  # fmt: skip

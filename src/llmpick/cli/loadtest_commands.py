@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -145,11 +145,8 @@ def _sized_on(spec: Spec, label: str) -> str | None:
     from llmpick.constraints import check_spec
 
     for verdict in check_spec(spec).verdicts:
-        if verdict.candidate.label == label:
-            for result in verdict.results:
-                if result.rule == "hardware" and result.passed and result.details:
-                    found: Any = result.details.get("hardware")
-                    return str(found) if found else None
+        if verdict.candidate.label == label and verdict.placement.get("hardware"):
+            return str(verdict.placement["hardware"])
     return None
 
 

@@ -32,6 +32,15 @@ class CandidateVerdict:
     def warnings(self) -> list[RuleResult]:
         return [r for r in self.results if not r.passed and r.severity == "warning"]
 
+    @property
+    def placement(self) -> dict[str, object]:
+        """Where the hardware rule placed a self-hosted model (hardware, quantization, rented);
+        empty for an API, an endpoint that already runs, or a model that did not fit."""
+        return next(
+            (r.details for r in self.results if r.rule == "hardware" and r.passed and r.details),
+            {},
+        )
+
     def to_dict(self) -> dict[str, Any]:
         c = self.candidate
         return {

@@ -90,9 +90,7 @@ def _self_hosted_cost(
 ) -> CandidateCost:
     candidate = verdict.candidate
     arch = candidate.entry.architecture if candidate.entry else None
-    placement = next(
-        (r.details for r in verdict.results if r.rule == "hardware" and r.passed), None
-    )
+    placement = verdict.placement
     infra = spec.constraints.infrastructure
     notes: list[str] = []
     measured_on = _priced(capacity.hardware, infra) if capacity is not None else None

@@ -8,6 +8,7 @@ proxy, and llama.cpp's own server for a bundled model. Nothing here reaches beyo
 
 from __future__ import annotations
 
+from llmpick.testing._server_process import ServerProcess, free_port, mock_server_process
 from llmpick.testing._server_thread import ServerThread
 from llmpick.testing.fault_proxy import FAULTS, FaultConfig, create_fault_proxy_app
 from llmpick.testing.llama_server import LlamaCppServer
@@ -24,10 +25,13 @@ __all__ = [
     "FaultConfig",
     "LlamaCppServer",
     "MockServerConfig",
+    "ServerProcess",
     "ServerThread",
     "VendorServerConfig",
     "create_anthropic_app",
     "create_fault_proxy_app",
     "create_gemini_app",
     "create_mock_app",
+    "free_port",
+    "mock_server_process",
 ]
