@@ -66,7 +66,7 @@ def test_the_plan_uses_the_spec_prompts_at_the_volume_answer_length(
 ) -> None:
     plan = plan_load_test(load_spec(_write_spec(tmp_path, f"{server.url}/v1")), "served")
     assert len(plan.prompts) == 12
-    assert plan.prompts[0][-1].content == "Route this ticket: ticket number 0"  # type: ignore[index,union-attr]
+    assert plan.prompts[0][-1].content == "Route this ticket: ticket number 0"  # type: ignore[union-attr]
     assert plan.params.max_tokens == 6 and plan.catalog_id == "meta/llama-3.1-8b-instruct"
     assert plan.provider_config["max_retries"] == 0  # a failure is counted, never retried
 

@@ -26,18 +26,16 @@ pytestmark = [
 async def test_a_one_sequence_server_is_found_saturated() -> None:
     prompts = [[Message("user", f"Name a colour, then a fruit. ({i})")] for i in range(8)]
     with LlamaCppServer("local/smollm2-135m-instruct") as server:
-        provider = create_provider(
-            {
-                "kind": "openai",
-                "base_url": server.url,
-                "model": "smollm2",
-                "max_retries": 0,
-                "adaptive_concurrency": False,
-                "max_concurrency": 4,
-                "tokenizer": "local/smollm2-135m-instruct",
-            }
-        )
-        try:
+        config = {
+            "kind": "openai",
+            "base_url": server.url,
+            "model": "smollm2",
+            "max_retries": 0,
+            "adaptive_concurrency": False,
+            "max_concurrency": 4,
+            "tokenizer": "local/smollm2-135m-instruct",
+        }
+        async with create_provider(config) as provider:
             levels, reason = await sweep(
                 provider,
                 prompts,
@@ -45,8 +43,6 @@ async def test_a_one_sequence_server_is_found_saturated() -> None:
                 Slo(),
                 SweepOptions(levels=(1, 2, 4, 8), requests_per_level=12),
             )
-        finally:
-            await provider.aclose()
     assert reason.startswith("saturated")
     assert [level.concurrency for level in levels] in ([1, 2], [1, 2, 4])  # stopped early
     one, last = levels[0], levels[-1]

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmpick.loadtest import Slo, SweepOptions, sweep
-from llmpick.providers import GenerateParams, Message, Provider, create_provider
+from llmpick.loadtest import LevelResult, Slo, SweepOptions, sweep
+from llmpick.providers import GenerateParams, Message, create_provider
 from llmpick.testing import MockServerConfig, ServerThread, create_mock_app
 
 PROMPTS = [[Message("user", f"question {i}")] for i in range(10)]
@@ -28,31 +28,27 @@ def batching_server() -> Iterator[str]:
         yield f"{server.url}/v1"
 
 
-def _provider(base_url: str, concurrency: int = 64) -> Provider:
-    return create_provider(
-        {
-            "kind": "openai",
-            "base_url": base_url,
-            "model": "mock",
-            "max_retries": 0,
-            "adaptive_concurrency": False,
-            "max_concurrency": concurrency,
-        }
-    )
+async def _sweep(base_url: str, slo: Slo, options: SweepOptions) -> tuple[list[LevelResult], str]:
+    """The sweep through a provider set up as a load test sets it up: no retries, no
+    client-side throttling, room for every request the sweep puts in flight."""
+    config = {
+        "kind": "openai",
+        "base_url": base_url,
+        "model": "mock",
+        "max_retries": 0,
+        "adaptive_concurrency": False,
+        "max_concurrency": 512,
+    }
+    async with create_provider(config) as provider:
+        return await sweep(provider, PROMPTS, PARAMS, slo, options)
 
 
 async def test_the_sweep_stops_at_the_first_level_over_the_slo(batching_server: str) -> None:
-    provider = _provider(batching_server)
-    try:
-        levels, reason = await sweep(
-            provider,
-            PROMPTS,
-            PARAMS,
-            Slo(e2e_p95_ms=450),
-            SweepOptions(levels=(2, 8, 32), requests_per_level=32, bisect_steps=0),
-        )
-    finally:
-        await provider.aclose()
+    levels, reason = await _sweep(
+        batching_server,
+        Slo(e2e_p95_ms=450),
+        SweepOptions(levels=(2, 8, 32), requests_per_level=32, bisect_steps=0),
+    )
     assert [level.concurrency for level in levels] == [2, 8, 32]
     assert [level.meets_slo for level in levels] == [True, True, False]
     assert "concurrency 32 missed the SLO: p95 E2E" in reason
@@ -68,17 +64,11 @@ async def test_the_sweep_stops_at_the_first_level_over_the_slo(batching_server: 
 async def test_bisection_narrows_between_the_last_pass_and_the_first_failure(
     batching_server: str,
 ) -> None:
-    provider = _provider(batching_server)
-    try:
-        levels, _ = await sweep(
-            provider,
-            PROMPTS,
-            PARAMS,
-            Slo(e2e_p95_ms=450),
-            SweepOptions(levels=(1, 16), requests_per_level=16, bisect_steps=1),
-        )
-    finally:
-        await provider.aclose()
+    levels, _ = await _sweep(
+        batching_server,
+        Slo(e2e_p95_ms=450),
+        SweepOptions(levels=(1, 16), requests_per_level=16, bisect_steps=1),
+    )
     assert [(level.concurrency, level.meets_slo) for level in levels] == [
         (1, True),
         (8, True),  # (1 + 16) // 2
@@ -91,17 +81,9 @@ async def test_a_saturated_server_stops_the_sweep_without_an_slo() -> None:
     # adds no throughput, only waiting.
     config = MockServerConfig(ttft_ms=50, itl_ms=10, tokens=8, slots=4)
     with ServerThread(create_mock_app(config)) as server:
-        provider = _provider(f"{server.url}/v1")
-        try:
-            levels, reason = await sweep(
-                provider,
-                PROMPTS,
-                PARAMS,
-                Slo(),
-                SweepOptions(levels=(4, 8, 16), requests_per_level=24),
-            )
-        finally:
-            await provider.aclose()
+        levels, reason = await _sweep(
+            f"{server.url}/v1", Slo(), SweepOptions(levels=(4, 8, 16), requests_per_level=24)
+        )
     assert [level.concurrency for level in levels] == [4, 8]
     assert reason.startswith("saturated")
     assert levels[1].ttft_ms["p50"] > levels[0].ttft_ms["p50"] + 50  # type: ignore[operator]
@@ -110,17 +92,11 @@ async def test_a_saturated_server_stops_the_sweep_without_an_slo() -> None:
 async def test_failing_requests_fail_the_level_and_are_reported() -> None:
     config = MockServerConfig(tokens=4, error_rate=0.5, error_status=503, seed=1)
     with ServerThread(create_mock_app(config)) as server:
-        provider = _provider(f"{server.url}/v1")
-        try:
-            levels, reason = await sweep(
-                provider,
-                PROMPTS,
-                PARAMS,
-                Slo(e2e_p95_ms=5000),
-                SweepOptions(levels=(2, 4), requests_per_level=20, warmup_requests=0),
-            )
-        finally:
-            await provider.aclose()
+        levels, reason = await _sweep(
+            f"{server.url}/v1",
+            Slo(e2e_p95_ms=5000),
+            SweepOptions(levels=(2, 4), requests_per_level=20, warmup_requests=0),
+        )
     assert len(levels) == 1 and not levels[0].meets_slo
     assert levels[0].errors > 0 and "requests failed" in levels[0].verdict
     assert levels[0].first_error is not None and "503" in levels[0].first_error
@@ -133,17 +109,11 @@ async def test_an_open_loop_sweep_offers_rates_and_fails_when_the_queue_grows(
     # At 20 requests/s about three are in flight (80 + 35 x 2 = 150 ms each); at 80/s every
     # arrival slows the others more than the gap to the next one, the queue grows and the
     # latency runs far past 600 ms.
-    provider = _provider(batching_server, concurrency=512)
-    try:
-        levels, reason = await sweep(
-            provider,
-            PROMPTS,
-            PARAMS,
-            Slo(e2e_p95_ms=600),
-            SweepOptions(levels=(20, 80), profile="rate", requests_per_level=40, bisect_steps=0),
-        )
-    finally:
-        await provider.aclose()
+    levels, reason = await _sweep(
+        batching_server,
+        Slo(e2e_p95_ms=600),
+        SweepOptions(levels=(20, 80), profile="rate", requests_per_level=40, bisect_steps=0),
+    )
     assert [level.target_rate for level in levels] == [20, 80]
     assert [level.meets_slo for level in levels] == [True, False]
     assert reason.startswith("rate 80 missed the SLO: p95 E2E")

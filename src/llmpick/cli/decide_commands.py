@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,9 @@ from llmpick.cli._output import console, err_console
 from llmpick.cli.runs_commands import DB_HELP
 
 if TYPE_CHECKING:
-    from llmpick.constraints import CheckReport
     from llmpick.decision import DatasetItem, Evidence
     from llmpick.spec import Spec
-    from llmpick.store import Store
+    from llmpick.store import LoadTestRecord
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +45,7 @@ def decide_command(
     from llmpick.decision import decide
     from llmpick.decision._from_run import evidence_from_run
     from llmpick.evaluation import RichProgress, RunOptions, run_async
-    from llmpick.loadtest import operating_points
+    from llmpick.loadtest import latest_load_tests
     from llmpick.report import write_report
     from llmpick.spec import load_spec
     from llmpick.store import open_store
@@ -61,12 +61,15 @@ def decide_command(
     evidence: dict[str, Evidence] = {}
     items: list[DatasetItem] = []
     run_id: str | None = None
-    if spec.dataset is not None and eligible:
-        options = RunOptions(use_cache=not no_cache, limit=limit, only=eligible)
-        with open_store(db) as store:
-            points = operating_points(store, spec)
-            options.concurrency_for = load_tested_concurrency(
-                {label: test for label, test in points.items() if label in eligible}
+    with open_store(db) as store:
+        tests = {k: v for k, v in latest_load_tests(store, spec).items() if k in eligible}
+        capacity = _load_tested_capacity(tests, ids_by_label, spec)
+        if spec.dataset is not None and eligible:
+            options = RunOptions(
+                use_cache=not no_cache,
+                limit=limit,
+                only=eligible,
+                concurrency_for=load_tested_concurrency(tests),
             )
             if progress:
                 with RichProgress() as bars:
@@ -75,8 +78,6 @@ def decide_command(
                 outcome = asyncio.run(run_async(loaded, store, options))
             run_id = outcome.run_id
             evidence, items, _ = evidence_from_run(store, run_id, ids_by_label)
-    with open_store(db) as store:
-        capacity = _load_tested_capacity(store, check, spec)
     decision = decide(
         spec,
         check,
@@ -94,20 +95,18 @@ def decide_command(
     console.print(f"Report: [bold]{files.html}[/] (also {files.markdown.name}, {files.json.name})")
 
 
-def _load_tested_capacity(store: Store, check: CheckReport, spec: Spec) -> dict[str, Any]:
-    """The newest load test of each eligible candidate, when it was run against the spec's
-    current SLO and names its hardware; what cannot be used is said, not silently dropped."""
+def _load_tested_capacity(
+    tests: Mapping[str, LoadTestRecord], ids_by_label: Mapping[str, str], spec: Spec
+) -> dict[str, Any]:
+    """Each candidate's newest load test as capacity evidence, by candidate id, when it was
+    run against the spec's current SLO and names its hardware; what cannot be used is said,
+    not silently dropped."""
     from llmpick.decision import CapacityEvidence
     from llmpick.loadtest import slo_of
 
     wanted = slo_of(spec)
     found: dict[str, Any] = {}
-    for verdict in check.eligible:
-        label = verdict.candidate.label
-        tests = store.load_tests(candidate=label, limit=1)
-        if not tests:
-            continue
-        test = tests[0]
+    for label, test in tests.items():
         slo = test.result.get("slo", {})
         same_slo = (slo.get("ttft_p95_ms"), slo.get("e2e_p95_ms")) == (
             wanted.ttft_p95_ms,
@@ -129,7 +128,7 @@ def _load_tested_capacity(store: Store, check: CheckReport, spec: Spec) -> dict[
             )
             continue
         assert test.requests_per_s is not None and test.hardware is not None
-        found[verdict.candidate.id] = CapacityEvidence(
+        found[ids_by_label[label]] = CapacityEvidence(
             requests_per_s=test.requests_per_s,
             hardware=test.hardware,
             concurrency=test.concurrency,

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from llmpick.store import LoadTestRecord
 
 
-def load_tested_concurrency(points: Mapping[str, LoadTestRecord]) -> dict[str, int]:
-    """Each load-tested endpoint's operating concurrency, announced (also used by `decide`)."""
+def load_tested_concurrency(tests: Mapping[str, LoadTestRecord]) -> dict[str, int]:
+    """Each load-tested endpoint's operating point: the concurrency its capacity was measured
+    at, so its latency is measured where the sized deployment runs (also used by `decide`)."""
+    points = {label: t for label, t in tests.items() if t.requests_per_s and t.concurrency}
     for label, test in points.items():
         err_console.print(
             f"[dim]{label} runs at concurrency {test.concurrency}, its load-tested operating "
@@ -59,7 +61,7 @@ def eval_command(
     Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20
     """
     from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
-    from llmpick.loadtest import operating_points
+    from llmpick.loadtest import latest_load_tests
     from llmpick.spec import load_spec
     from llmpick.store import open_store
 
@@ -78,7 +80,7 @@ def eval_command(
         concurrency=concurrency,
     )
     with open_store(db) as store:
-        options.concurrency_for = load_tested_concurrency(operating_points(store, loaded.spec))
+        options.concurrency_for = load_tested_concurrency(latest_load_tests(store, loaded.spec))
         try:
             if progress:
                 with RichProgress() as bars:

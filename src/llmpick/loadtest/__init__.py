@@ -41,8 +41,8 @@ __all__ = [
     "LoadTestResult",
     "Slo",
     "SweepOptions",
+    "latest_load_tests",
     "load_test",
-    "operating_points",
     "plan_load_test",
     "result_of_record",
     "run_level",
@@ -71,13 +71,10 @@ async def load_test(
     """Sweep the plan's endpoint and return what it sustained. `hardware` is what the endpoint
     runs on (the cost model only uses the capacity for that hardware)."""
     started = datetime.now(UTC)
-    provider = create_provider(plan.provider_config)
-    try:
+    async with create_provider(plan.provider_config) as provider:
         levels, stop_reason = await sweep(
             provider, plan.prompts, plan.params, slo, options, on_level=on_level
         )
-    finally:
-        await provider.aclose()
     return LoadTestResult(
         id=started.strftime("lt-%Y%m%d-%H%M%S-") + secrets.token_hex(3),
         created_at=started.isoformat(timespec="seconds"),
@@ -117,17 +114,12 @@ def result_of_record(record: LoadTestRecord) -> LoadTestResult:
     return LoadTestResult.from_dict(record.result)
 
 
-def operating_points(store: Store, spec: Spec) -> dict[str, LoadTestRecord]:
-    """The newest load test that found a capacity, for each spec candidate with an endpoint.
-
-    Its concurrency is the operating point the fleet is sized for, hence the concurrency at
-    which an evaluation should measure that endpoint's latency.
-    """
+def latest_load_tests(store: Store, spec: Spec) -> dict[str, LoadTestRecord]:
+    """The newest load test of each spec candidate that has an endpoint (only those can be
+    load-tested), by label."""
     found = {}
     for candidate in spec.candidates:
-        if candidate.endpoint is None:
-            continue
-        for record in store.load_tests(candidate=candidate.label, limit=1):
-            if record.requests_per_s is not None and record.concurrency:
+        if candidate.endpoint is not None:
+            for record in store.load_tests(candidate=candidate.label, limit=1):
                 found[candidate.label] = record
     return found
