@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from llmpick.constraints import check_spec
-from llmpick.decision import CapacityEvidence, cost_candidate
+from llmpick.costs import CapacityEvidence, cost_candidate
 from llmpick.spec import Spec
 
 MODEL = "meta/llama-3.1-8b-instruct"

@@ -1,19 +1,18 @@
 """The hardware rule: can we host this open-weight model on what we have, or may rent?
 
 Memory is sized for the context the use case needs and for the requests in flight at peak,
-from Little's law: concurrency = peak requests/s x end-to-end SLO (s). A model that does not fit
-the hardware on hand passes only if renting cloud GPUs is allowed and a rentable configuration
-within the price cap fits; otherwise it is excluded, and the message says which quantization or
-hardware would have fitted.
+from Little's law (`llmpick.costs.serving_shape`). A model that does not fit the hardware on
+hand passes only if renting cloud GPUs is allowed and a rentable configuration within the price
+cap fits; otherwise it is excluded, and the message says which quantization or hardware would
+have fitted.
 """
 
 from __future__ import annotations
 
-import math
-
 from llmpick.constraints._candidates import ResolvedCandidate
 from llmpick.constraints._rules import RuleResult
-from llmpick.hardware import FitReport, HardwareSpec, fit_model, parse_hardware
+from llmpick.costs import priced_hardware, serving_shape
+from llmpick.hardware import FitReport, fit_model
 from llmpick.spec import Spec
 
 # Cloud configurations tried, cheapest first, when the hardware on hand is not enough.
@@ -29,31 +28,6 @@ RENTABLE = (
     "8xH100-80GB",
     "8xH200",
 )
-
-_SECONDS_PER_DAY = 86_400
-_DEFAULT_E2E_S = 10.0
-
-
-def serving_shape(spec: Spec) -> tuple[int, int]:
-    """(context tokens, concurrent requests) the deployment must hold at peak."""
-    volume = spec.needs.volume
-    context = max(
-        spec.constraints.min_context_tokens,
-        int(volume.mean_input_tokens + volume.mean_output_tokens),
-        2048,
-    )
-    e2e_s = (spec.needs.latency.e2e_p95_ms or _DEFAULT_E2E_S * 1000) / 1000
-    peak_rps = volume.requests_per_day / _SECONDS_PER_DAY * volume.peak_to_average
-    return context, max(1, math.ceil(peak_rps * e2e_s))
-
-
-def _priced(spec: Spec, text: str) -> HardwareSpec:
-    hardware = parse_hardware(text)
-    override = spec.constraints.infrastructure.gpu_usd_per_hour
-    for name, price in override.items():
-        if parse_hardware(name).device.id == hardware.device.id:
-            return hardware.with_price(price)
-    return hardware
 
 
 def _describe(report: FitReport) -> str:
@@ -78,7 +52,7 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     quant = c.candidate.quantization
 
     def fit(hardware: str) -> FitReport:
-        priced = _priced(spec, hardware)
+        priced = priced_hardware(hardware, infra)
         report = fit_model(
             arch, priced, context_tokens=context, concurrency=concurrency, quantization=quant
         )
@@ -109,7 +83,7 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     owned_text = "; ".join(_describe(r) for r in owned) or "no hardware listed on hand"
     if infra.may_rent_cloud_gpus:
         for hardware in RENTABLE:
-            spec_hw = _priced(spec, hardware)
+            spec_hw = priced_hardware(hardware, infra)
             price = spec_hw.device.usd_per_hour
             if infra.max_gpu_usd_per_hour is not None and (
                 price is None or price > infra.max_gpu_usd_per_hour

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from llmpick.costs._api import DAYS_PER_MONTH, ApiCost, api_monthly_cost
 from llmpick.costs._breakeven import BreakEven, break_even_volume, log_grid
+from llmpick.costs._candidate import (
+    CandidateCost,
+    CapacityEvidence,
+    CostedCandidate,
+    PlacedCandidate,
+    cost_candidate,
+    priced_hardware,
+    replica_throughput,
+    serving_shape,
+)
 from llmpick.costs._selfhosted import (
     HOURS_PER_MONTH,
     SelfHostedCost,
     Throughput,
-    estimate_throughput,
     self_hosted_monthly_cost,
 )
 
@@ -17,11 +26,18 @@ __all__ = [
     "HOURS_PER_MONTH",
     "ApiCost",
     "BreakEven",
+    "CandidateCost",
+    "CapacityEvidence",
+    "CostedCandidate",
+    "PlacedCandidate",
     "SelfHostedCost",
     "Throughput",
     "api_monthly_cost",
     "break_even_volume",
-    "estimate_throughput",
+    "cost_candidate",
     "log_grid",
+    "priced_hardware",
+    "replica_throughput",
     "self_hosted_monthly_cost",
+    "serving_shape",
 ]

@@ -6,8 +6,8 @@
                                         or purchase price / amortization months, for owned cards)
     operations per month  = engineer hours x loaded hourly rate
 
-The request rate one replica sustains is a `Throughput`: today an estimate from memory
-bandwidth (labelled so); a measured load test at the SLO plugs in through the same type without
+The request rate one replica sustains is a `Throughput`: an estimate from hardware facts
+(`replica_throughput`, labelled so) or a load test at the SLO, through the same type without
 changing anything else here.
 """
 
@@ -50,27 +50,6 @@ class SelfHostedCost:
     utilization: float
     owned: bool
     assumptions: list[str] = field(default_factory=list)
-
-
-def estimate_throughput(
-    aggregate_decode_tokens_per_s: float | None,
-    mean_output_tokens: float,
-    concurrency: int,
-    e2e_slo_s: float | None,
-) -> Throughput | None:
-    """Requests/s from a bandwidth-bound decode estimate, capped by the SLO (Little's law)."""
-    if not aggregate_decode_tokens_per_s or aggregate_decode_tokens_per_s <= 0:
-        return None
-    per_request_tokens = max(mean_output_tokens, 1.0)
-    rate = aggregate_decode_tokens_per_s / per_request_tokens
-    if e2e_slo_s:
-        rate = min(rate, concurrency / e2e_slo_s)
-    return Throughput(
-        requests_per_s=rate,
-        provenance="estimate",
-        source=f"memory-bandwidth estimate of {aggregate_decode_tokens_per_s:,.0f} output "
-        f"tokens/s at {concurrency} concurrent requests (not measured)",
-    )
 
 
 def self_hosted_monthly_cost(

@@ -9,10 +9,9 @@ decision["recommendation"]["id"]
 
 from __future__ import annotations
 
-from llmpick.decision._costing import CandidateCost, cost_candidate, replica_throughput
+from llmpick.costs import CandidateCost, CapacityEvidence, cost_candidate, replica_throughput
 from llmpick.decision._decide import PROVENANCE_LEGEND, decide
 from llmpick.decision._evidence import (
-    CapacityEvidence,
     DatasetItem,
     Evidence,
     ItemResponse,

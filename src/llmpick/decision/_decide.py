@@ -20,9 +20,9 @@ import numpy as np
 
 from llmpick import __version__
 from llmpick.constraints import CandidateVerdict, CheckReport
+from llmpick.costs import CandidateCost, CapacityEvidence, cost_candidate
 from llmpick.costs._breakeven import break_even_volume, log_grid
-from llmpick.decision._costing import CandidateCost, cost_candidate
-from llmpick.decision._evidence import CapacityEvidence, DatasetItem, Evidence, percentile
+from llmpick.decision._evidence import DatasetItem, Evidence, percentile
 from llmpick.decision._scoring import CRITERIA, Inputs, criteria, pareto_front, weighted_score
 from llmpick.spec import Spec
 

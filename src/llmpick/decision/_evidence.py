@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -63,25 +62,6 @@ class Evidence:
     latency: LatencyEvidence | None = None
     responses: dict[str, ItemResponse] = field(default_factory=dict)
     run_id: str | None = None
-
-
-@dataclass(frozen=True)
-class CapacityEvidence:
-    """A load test's finding: requests/s one replica serves within the latency SLO.
-
-    It replaces the hardware estimate in the self-hosted cost when `hardware` (what the
-    tested endpoint runs on) is the hardware the candidate is costed on.
-    """
-
-    requests_per_s: float
-    hardware: str
-    concurrency: int | None = None
-    source: str = "load test"
-    # The sweep behind it, for the report: one mapping per level tried (concurrency,
-    # requests_per_s, ttft_p95_ms, e2e_p95_ms, meets_slo, verdict), plus the SLO it was held to.
-    levels: tuple[dict[str, Any], ...] = ()
-    slo: dict[str, Any] = field(default_factory=dict)
-    load_test_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from llmpick.catalog._schema import Architecture
-from llmpick.decision._costing import replica_throughput
+from llmpick.costs import replica_throughput
 from llmpick.hardware import DeviceInfo, HardwareSpec
 from llmpick.spec import Spec
 

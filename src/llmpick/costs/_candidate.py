@@ -3,20 +3,23 @@
 API candidates cost list price x tokens. Self-hosted candidates are sized on the hardware the
 constraint check chose (on hand or rented), with the request rate one replica can carry at the
 latency SLO estimated from the device's FLOPS (prompts) and memory bandwidth (answers); that
-estimate is labelled, and a measured rate can replace it through `Throughput` without touching
-the rest.
+estimate is labelled, and a load-tested rate (`CapacityEvidence`) replaces it where it was
+measured on the hardware being costed.
+
+This module reads a constraint verdict only through the small protocols below, so costs stays
+below constraints in the layers (the budget rule in constraints prices API bills with costs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from llmpick.constraints import CandidateVerdict, serving_shape
-from llmpick.costs import api_monthly_cost
+from llmpick.catalog._schema import Architecture, CatalogEntry
+from llmpick.costs._api import api_monthly_cost
 from llmpick.costs._selfhosted import Throughput, self_hosted_monthly_cost
-from llmpick.decision._evidence import CapacityEvidence
 from llmpick.hardware import (
     DECODE_BANDWIDTH_EFFICIENCY,
     PREFILL_COMPUTE_EFFICIENCY,
@@ -26,9 +29,31 @@ from llmpick.hardware import (
     parse_hardware,
 )
 from llmpick.spec import Spec
+from llmpick.spec._models import InfrastructureConstraints
 
 CostAt = Callable[[float], float]
 _CONCURRENCY_STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+_SECONDS_PER_DAY = 86_400
+_DEFAULT_E2E_S = 10.0
+
+
+@dataclass(frozen=True)
+class CapacityEvidence:
+    """A load test's finding: requests/s one replica serves within the latency SLO.
+
+    It replaces the hardware estimate in the self-hosted cost when `hardware` (what the
+    tested endpoint runs on) is the hardware the candidate is costed on.
+    """
+
+    requests_per_s: float
+    hardware: str
+    concurrency: int | None = None
+    source: str = "load test"
+    # The sweep behind it, for the report: one mapping per level tried (concurrency,
+    # requests_per_s, ttft_p95_ms, e2e_p95_ms, meets_slo, verdict), plus the SLO it was held to.
+    levels: tuple[dict[str, Any], ...] = ()
+    slo: dict[str, Any] = field(default_factory=dict)
+    load_test_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,8 +70,52 @@ class CandidateCost:
     uncertainty: float = 0.1  # relative spread used by the Monte Carlo confidence
 
 
+class CostedCandidate(Protocol):
+    """What costing reads of a resolved candidate (constraints' `ResolvedCandidate`)."""
+
+    @property
+    def deployment(self) -> str: ...
+
+    @property
+    def entry(self) -> CatalogEntry | None: ...
+
+
+class PlacedCandidate(Protocol):
+    """What costing reads of a constraint verdict (constraints' `CandidateVerdict`): the
+    candidate and where the hardware rule placed it (hardware, quantization, rented)."""
+
+    @property
+    def candidate(self) -> CostedCandidate: ...
+
+    @property
+    def placement(self) -> Mapping[str, object]: ...
+
+
+def serving_shape(spec: Spec) -> tuple[int, int]:
+    """(context tokens, concurrent requests) the deployment must hold at peak: Little's law,
+    concurrency = peak requests/s x end-to-end SLO (s)."""
+    volume = spec.needs.volume
+    context = max(
+        spec.constraints.min_context_tokens,
+        int(volume.mean_input_tokens + volume.mean_output_tokens),
+        2048,
+    )
+    e2e_s = (spec.needs.latency.e2e_p95_ms or _DEFAULT_E2E_S * 1000) / 1000
+    peak_rps = volume.requests_per_day / _SECONDS_PER_DAY * volume.peak_to_average
+    return context, max(1, math.ceil(peak_rps * e2e_s))
+
+
+def priced_hardware(text: str, infra: InfrastructureConstraints) -> HardwareSpec:
+    """`text` parsed, at the spec's hourly price for its device when the spec sets one."""
+    hardware = parse_hardware(text)
+    for name, price in infra.gpu_usd_per_hour.items():
+        if parse_hardware(name).device.id == hardware.device.id:
+            hardware = hardware.with_price(price)
+    return hardware
+
+
 def cost_candidate(
-    verdict: CandidateVerdict, spec: Spec, capacity: CapacityEvidence | None = None
+    verdict: PlacedCandidate, spec: Spec, capacity: CapacityEvidence | None = None
 ) -> CandidateCost:
     """The monthly cost of one eligible candidate at the spec's volume; a self-hosted one is
     sized with the load-tested `capacity` when it was measured on the hardware costed."""
@@ -86,16 +155,16 @@ def cost_candidate(
 
 
 def _self_hosted_cost(
-    verdict: CandidateVerdict, spec: Spec, capacity: CapacityEvidence | None
+    verdict: PlacedCandidate, spec: Spec, capacity: CapacityEvidence | None
 ) -> CandidateCost:
     candidate = verdict.candidate
     arch = candidate.entry.architecture if candidate.entry else None
     placement = verdict.placement
     infra = spec.constraints.infrastructure
     notes: list[str] = []
-    measured_on = _priced(capacity.hardware, infra) if capacity is not None else None
+    measured_on = priced_hardware(capacity.hardware, infra) if capacity is not None else None
     if placement:
-        hardware = _priced(str(placement["hardware"]), infra)
+        hardware = priced_hardware(str(placement["hardware"]), infra)
         if measured_on is not None and not _same(measured_on, hardware):
             notes.append(
                 f"the load test ran on {measured_on.label}, but this candidate is sized on "
@@ -170,20 +239,12 @@ def _self_hosted_cost(
     )
 
 
-def _priced(text: str, infra: Any) -> HardwareSpec:
-    hardware = parse_hardware(text)
-    for name, price in infra.gpu_usd_per_hour.items():
-        if parse_hardware(name).device.id == hardware.device.id:
-            hardware = hardware.with_price(price)
-    return hardware
-
-
 def _same(a: HardwareSpec, b: HardwareSpec) -> bool:
     return a.device.id == b.device.id and a.count == b.count
 
 
 def replica_throughput(
-    arch: Any, hardware: Any, quantization: str, context: int, spec: Spec
+    arch: Architecture, hardware: HardwareSpec, quantization: str, context: int, spec: Spec
 ) -> tuple[Throughput | None, FitReport | None]:
     """Requests/s one replica sustains at the SLO: the largest batch that fits in memory and
     still finishes a mean request within the end-to-end SLO (an estimate from hardware facts).
