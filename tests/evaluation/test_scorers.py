@@ -55,14 +55,97 @@ def test_regex_with_capture_group() -> None:
         build_scorer("regex", None, {"pattern": "("})
 
 
-def test_choice_reads_the_first_label_named() -> None:
-    options = {"choices": ["billing", "technical", "other"], "aliases": {"billing": ["invoice"]}}
-    assert _score("choice", "Billing. Not technical.", "billing", **options).passed
-    assert _score("choice", "This is an invoice question", "billing", **options).passed
-    wrong = _score("choice", "technical, maybe billing", "billing", **options)
-    assert not wrong.passed and wrong.detail == "technical"
-    assert _score("choice", "no idea", "other", **options).detail == "no label found"
-    assert not _score("choice", "billings", "billing", **options).passed  # whole words only
+def _sample_for(output: str, expected: str, input_text: str) -> Sample:
+    return Sample(Item("1", input_text, expected, None, {}, 1), output)
+
+
+_QUEUES = {"choices": ["billing", "technical", "other"], "aliases": {"billing": ["invoice"]}}
+_TICKET = "My invoice shows a billing error for March, please fix it"
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (" billing, technical or other.", "all labels listed"),
+        ("Billing, cancel, technical or sales.", "the label asked for listed first"),
+        ("Billing. Not technical.", "two labels named"),
+        ("You route tickets. Answer with one word: billing, technical or other.", "prompt echo"),
+        (f"Ticket: {_TICKET}\nQueue:", "the input echoed"),
+        (f"Ticket: {_TICKET.upper()}", "the input echoed in capitals"),
+        ("", "empty"),
+        ("   \n", "blank"),
+        ("billings", "not a whole word"),
+    ],
+)
+def test_choice_scores_degenerate_answers_0(answer: str, why: str) -> None:
+    scored = build_scorer("choice", None, _QUEUES).score(_sample_for(answer, "billing", _TICKET))
+    assert scored.value == 0.0 and scored.passed is False, why
+
+
+def test_choice_records_why_an_answer_scored_0() -> None:
+    listing = _score("choice", "billing, technical or other", "billing", **_QUEUES)
+    assert listing.is_ambiguous and listing.detail == "ambiguous: names billing, technical, other"
+    assert _score("choice", "no idea", "other", **_QUEUES).detail == "no label found"
+    assert not _score("choice", "no idea", "other", **_QUEUES).is_ambiguous
+
+
+def test_choice_reads_the_one_label_named() -> None:
+    assert _score("choice", "Billing.", "billing", **_QUEUES).passed
+    assert _score("choice", "This is an invoice question", "billing", **_QUEUES).passed
+    assert _score("choice", "billing. Yes, billing", "billing", **_QUEUES).passed  # one label
+    assert _score("choice", "An invoice, so billing", "billing", **_QUEUES).passed  # its alias
+    wrong = _score("choice", "technical", "billing", **_QUEUES)
+    assert not wrong.passed and wrong.detail == "technical" and not wrong.is_ambiguous
+    # The answer after an echoed ticket counts, the ticket's own words do not.
+    echoed = _sample_for(f"Ticket: {_TICKET}\nQueue: technical", "technical", _TICKET)
+    assert build_scorer("choice", None, _QUEUES).score(echoed).passed
+    # A short input is no echo: an answer repeating a one-word input is the answer.
+    short = _sample_for("billing", "billing", "billing?")
+    assert build_scorer("choice", None, _QUEUES).score(short).passed
+
+
+def test_choice_extract_is_none_when_several_labels_are_named() -> None:
+    scorer = build_scorer("choice", None, _QUEUES)
+    assert scorer.extract("technical, maybe billing") is None  # type: ignore[attr-defined]
+    assert scorer.labels_named("technical, maybe billing") == ["technical", "billing"]  # type: ignore[attr-defined]
+    assert scorer.extract("invoice") == "billing"  # type: ignore[attr-defined]
+
+
+def test_choice_aliases_must_belong_to_a_choice() -> None:
+    with pytest.raises(ScorerConfigError, match="aliases for biling"):
+        build_scorer(
+            "choice", "acc", {"choices": ["billing", "other"], "aliases": {"biling": ["x"]}}
+        )
+
+
+def test_contains_degenerate_answers() -> None:
+    assert not _score("contains", "", "Paris").passed
+    assert _score("contains", "", "Paris").detail == "missing 'Paris'"
+    # Containment cannot see a list of guesses (documented: use `choice` for labels) ...
+    assert _score("contains", "Paris, London or Berlin", "Paris").passed
+    # ... but the reference inside an echoed question does not count.
+    echoed = _sample_for("What is the capital of France, Paris or Lyon?", "Paris",
+                         "What is the capital of France, Paris or Lyon?")  # fmt: skip
+    assert not build_scorer("contains").score(echoed).passed
+    assert _score("contains", "about 120", "12").passed
+    assert not _score("contains", "about 120", "12", whole_word=True).passed
+    assert _score("contains", "about 12.", "12", whole_word=True).passed
+    with pytest.raises(ScorerConfigError, match="values"):
+        build_scorer("contains", None, {"values": [""]})
+
+
+def test_regex_reads_every_match() -> None:
+    pattern = {"pattern": r"answer:\s*(\w)", "ignore_case": True, "group": 1}
+    both = _score("regex", "Answer: A\nAnswer: B", "b", **pattern)
+    assert both.is_ambiguous and both.value == 0.0 and both.detail == "ambiguous: A, B"
+    assert _score("regex", "Answer: B. So the answer: b", "b", **pattern).passed  # same capture
+    assert _score("regex", "Answer: A\nAnswer: B", "b", occurrence="last", **pattern).passed
+    assert not _score("regex", "Answer: A\nAnswer: B", "b", occurrence="first", **pattern).passed
+    assert _score("regex", "", "b", **pattern).detail == "no match"
+    with pytest.raises(ScorerConfigError, match="no group 2"):
+        build_scorer("regex", None, {"pattern": r"(\w)", "group": 2})
+    with pytest.raises(ScorerConfigError, match="no group 'x'"):
+        build_scorer("regex", None, {"pattern": r"(?P<y>\w)", "group": "x"})
 
 
 def test_numeric_takes_the_last_number() -> None:
@@ -71,6 +154,18 @@ def test_numeric_takes_the_last_number() -> None:
     assert _score("numeric", "about 101", "100", rel_tol=0.02).passed
     assert not _score("numeric", "about 103", "100", rel_tol=0.02).passed
     assert _score("numeric", "none", "5").detail == "no number in the answer"
+    assert _score("numeric", "", "5").detail == "no number in the answer"
+
+
+def test_numeric_occurrence_only_refuses_a_list_of_guesses() -> None:
+    guesses = _score("numeric", "10, 11 or 12", "12", occurrence="only")
+    assert guesses.is_ambiguous and guesses.detail == "ambiguous: numbers 10, 11, 12"
+    assert _score("numeric", "12, yes 12", "12", occurrence="only").passed
+    assert _score("numeric", "12 then 3", "12", occurrence="first").passed
+    # Numbers of an echoed question do not count.
+    question = "What is 3 plus 9 in total?"
+    echoed = _sample_for(f"{question} 12", "12", question)
+    assert build_scorer("numeric", None, {"occurrence": "only"}).score(echoed).passed
 
 
 def test_json_scorers(tmp_path: Path) -> None:

@@ -11,6 +11,21 @@ an unknown kind or a bad option is reported with the kinds or fields that exist.
             return Score.from_bool(sample.output.strip().lower().startswith("yes"))
 
     register_scorer(StartsWithYes)
+
+Scorers that read an answer out of free text cannot be gamed by listing the possibilities:
+
+- Text the answer copies from the item's input (a prompt echoed back) never counts, so a model
+  that repeats the ticket does not score with the words the ticket happens to contain.
+- `choice`: an answer naming two or more different labels is ambiguous and scores 0, whichever
+  label comes first; a label named several times is still one answer.
+- `regex` with `group`: every match is read; matches that capture different texts make the
+  answer ambiguous (0) unless `occurrence` says to take the first or the last.
+- `numeric`: the last number counts (worked answers end with their result); `occurrence:
+  only` demands a single distinct number, so "10, 11 or 12" scores 0.
+- `contains`: containment, so an answer listing every option contains the right one: when the
+  answer must be one of several labels, use `choice`. `whole_word` keeps "12" out of "120".
+
+An ambiguous answer is recorded with a detail starting "ambiguous:" (`Score.is_ambiguous`).
 """
 
 from __future__ import annotations
@@ -27,7 +42,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -37,6 +52,7 @@ from llmpick.evaluation._dataset import Item
 from llmpick.providers import GenerateParams, Prompt
 
 __all__ = [
+    "AMBIGUOUS_PREFIX",
     "ModelCall",
     "Sample",
     "Score",
@@ -81,6 +97,19 @@ class Score:
     @classmethod
     def from_bool(cls, passed: bool, detail: str | None = None) -> Score:
         return cls(1.0 if passed else 0.0, passed, detail)
+
+    @classmethod
+    def ambiguous(cls, what: str) -> Score:
+        """A wrong score for an answer that gives several answers at once (`what` names them)."""
+        return cls(0.0, False, f"{AMBIGUOUS_PREFIX} {what}")
+
+    @property
+    def is_ambiguous(self) -> bool:
+        """The answer gave several answers at once and scored 0 for it."""
+        return self.detail is not None and self.detail.startswith(AMBIGUOUS_PREFIX)
+
+
+AMBIGUOUS_PREFIX = "ambiguous:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +211,25 @@ def normalize_text(text: str, *, remove_articles: bool = True) -> str:
     return " ".join(text.split())
 
 
+def without_echo(output: str, source: str) -> str:
+    """`output` with every verbatim copy of `source` (the item's input) cut out.
+
+    Letter case and runs of whitespace are ignored when looking for the copy. A source of fewer
+    than three words is left alone: a copy of it could be the answer itself (an input "billing?"
+    answered "billing"), not an echo.
+    """
+    words = source.split()
+    if len(words) < 3:
+        return output
+    copied = re.compile(r"\s+".join(re.escape(w) for w in words), re.IGNORECASE)
+    return copied.sub(" ", output)
+
+
+def _answer_text(sample: Sample) -> str:
+    """What a scorer reads: the answer without any copy of the input it echoes."""
+    return without_echo(sample.output, sample.item.input)
+
+
 def _expected(sample: Sample, metric: str) -> str:
     if sample.item.expected is None:
         raise ScorerConfigError(
@@ -232,31 +280,56 @@ class NormalizedExactMatch(Scorer):
 
 
 class Contains(Scorer):
-    """The answer contains the reference (or `values`: any or all of them)."""
+    """The answer contains the reference (or `values`: any or all of them).
+
+    Containment cannot tell an answer from a list of guesses: "billing, technical or sales"
+    contains "billing". Where the answer must be one of several labels, use `choice`. Text the
+    answer copies from the input does not count.
+    """
 
     kind = "contains"
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        values: list[str] | None = Field(None, description="Look for these instead of expected.")
+        values: list[Annotated[str, Field(min_length=1)]] | None = Field(
+            None, min_length=1, description="Look for these instead of expected."
+        )
         match: Literal["any", "all"] = Field("any", description="Need any or all of `values`.")
         case_sensitive: bool = Field(False, description="Match letter case exactly.")
+        whole_word: bool = Field(
+            False, description="Only as a whole word: '12' is not found in '120'."
+        )
 
     options: Options
 
     def score(self, sample: Sample) -> Score:
         opts = self.options
         wanted = opts.values or [_expected(sample, self.metric)]
-        text = sample.output
-        if not opts.case_sensitive:
-            text, wanted = text.lower(), [w.lower() for w in wanted]
-        hits = [w in text for w in wanted]
-        passed = all(hits) if opts.match == "all" else any(hits)
-        return Score.from_bool(passed)
+        text = _answer_text(sample)
+        flags = 0 if opts.case_sensitive else re.IGNORECASE
+        found = [w for w in wanted if _find(w, text, flags, opts.whole_word)]
+        passed = len(found) == len(wanted) if opts.match == "all" else bool(found)
+        missing = [w for w in wanted if w not in found]
+        detail = None if passed else f"missing {', '.join(map(repr, missing))}"
+        return Score.from_bool(passed, detail)
+
+
+def _find(needle: str, text: str, flags: int, whole_word: bool) -> bool:
+    if not whole_word:
+        if flags & re.IGNORECASE:
+            return needle.lower() in text.lower()
+        return needle in text
+    return re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text, flags) is not None
 
 
 class RegexMatch(Scorer):
-    """The answer matches `pattern`; with `group`, the captured text must equal the reference."""
+    """The answer matches `pattern`; with `group`, the captured text must equal the reference.
+
+    With `group`, every match is read: when they capture different texts ("Answer: A ...
+    Answer: B") the answer is ambiguous and scores 0, unless `occurrence` takes the first or the
+    last match (a worked answer whose last line holds the result). Text the answer copies from
+    the input does not count.
+    """
 
     kind = "regex"
 
@@ -267,6 +340,11 @@ class RegexMatch(Scorer):
         fullmatch: bool = Field(False, description="The whole (stripped) answer must match.")
         group: int | str | None = Field(
             None, description="Compare this capture group with the reference (normalised)."
+        )
+        occurrence: Literal["only", "first", "last"] = Field(
+            "only",
+            description="With `group`, which match counts: `only` (different captures are "
+            "ambiguous, 0), `first` or `last`.",
         )
 
     options: Options
@@ -281,25 +359,54 @@ class RegexMatch(Scorer):
             )
         except re.error as exc:
             raise ScorerConfigError(f"scorer {metric!r}: bad regex pattern: {exc}") from None
+        if opts.group is not None and not _has_group(self._regex, opts.group):
+            names = ", ".join(self._regex.groupindex) or "none"
+            raise ScorerConfigError(
+                f"scorer {metric!r}: the pattern has no group {opts.group!r} "
+                f"({self._regex.groups} group(s); named: {names})"
+            )
 
     def score(self, sample: Sample) -> Score:
         opts = self.options
-        text = sample.output.strip()
-        match = self._regex.fullmatch(text) if opts.fullmatch else self._regex.search(text)
-        if match is None:
+        text = _answer_text(sample).strip()
+        if opts.fullmatch:
+            whole = self._regex.fullmatch(text)
+            matches = [whole] if whole is not None else []
+        else:
+            matches = list(self._regex.finditer(text))
+        if not matches:
             return Score.from_bool(False, "no match")
         if opts.group is None:
-            return Score.from_bool(True, match.group(0))
-        captured = match.group(opts.group) or ""
+            return Score.from_bool(True, matches[0].group(0))
+        captured = [m.group(opts.group) or "" for m in matches]
+        if opts.occurrence == "first":
+            chosen = captured[0]
+        elif opts.occurrence == "last":
+            chosen = captured[-1]
+        else:
+            distinct = list(dict.fromkeys(normalize_text(c) for c in captured))
+            if len(distinct) > 1:
+                return Score.ambiguous(", ".join(dict.fromkeys(captured)))
+            chosen = captured[0]
         expected = _expected(sample, self.metric)
-        return Score.from_bool(normalize_text(captured) == normalize_text(expected), captured)
+        return Score.from_bool(normalize_text(chosen) == normalize_text(expected), chosen)
+
+
+def _has_group(regex: re.Pattern[str], group: int | str) -> bool:
+    if isinstance(group, str):
+        return group in regex.groupindex
+    return 0 <= group <= regex.groups
 
 
 class Choice(Scorer):
     """Classification: find which of `choices` the free-text answer names, compare to reference.
 
-    The label that appears first (as a whole word, any case) wins, so "Billing. Not technical."
-    reads as billing. `aliases` maps a label to other words that mean it.
+    Labels are found as whole words in any case; `aliases` maps a label to other words that mean
+    it. The answer must name exactly one label: one that names two or more ("billing, technical
+    or sales", "Billing. Not technical.", the instructions echoed back) is ambiguous and scores
+    0, whichever comes first, because an answer listing the choices would otherwise be right on
+    every item of the label it happens to name first. One label named several times is one
+    answer. Labels inside a copy of the input (the ticket echoed back) do not count.
     """
 
     kind = "choice"
@@ -317,9 +424,15 @@ class Choice(Scorer):
     def __init__(self, metric: str, options: BaseModel | None = None) -> None:
         super().__init__(metric, options)
         opts = self.options
+        unknown = sorted(set(opts.aliases) - set(opts.choices))
+        if unknown:
+            raise ScorerConfigError(
+                f"scorer {metric!r}: aliases for {', '.join(unknown)}, which are not among "
+                f"the choices ({', '.join(opts.choices)})"
+            )
         flags = 0 if opts.case_sensitive else re.IGNORECASE
-        # One pattern, one named group per label: the leftmost match is the label named first
-        # (on a tie the label listed first wins).
+        # One pattern, one named group per label; longer words are tried first so that an
+        # alias "credit card" wins over a label "card" at the same place.
         groups = []
         for index, label in enumerate(opts.choices):
             words = [label, *opts.aliases.get(label, [])]
@@ -327,38 +440,61 @@ class Choice(Scorer):
             groups.append(f"(?P<c{index}>{alternatives})")
         self._pattern = re.compile(rf"(?<!\w)(?:{'|'.join(groups)})(?!\w)", flags)
 
+    def labels_named(self, text: str) -> list[str]:
+        """Every label the text names, each once, in the order they first appear."""
+        named: dict[str, None] = {}
+        for found in self._pattern.finditer(text):
+            if found.lastgroup is not None:
+                named[self.options.choices[int(found.lastgroup[1:])]] = None
+        return list(named)
+
     def extract(self, text: str) -> str | None:
-        """The label the text names first, or None."""
-        found = self._pattern.search(text)
-        if found is None or found.lastgroup is None:
-            return None
-        return self.options.choices[int(found.lastgroup[1:])]
+        """The one label the text names, or None when it names none or several."""
+        named = self.labels_named(text)
+        return named[0] if len(named) == 1 else None
 
     def score(self, sample: Sample) -> Score:
-        label = self.extract(sample.output)
+        named = self.labels_named(_answer_text(sample))
+        if len(named) > 1:
+            return Score.ambiguous("names " + ", ".join(named))
+        if not named:
+            return Score.from_bool(False, "no label found")
+        label = named[0]
         expected = _expected(sample, self.metric).strip()
-        same = label is not None and (
+        same = (
             label == expected if self.options.case_sensitive else label.lower() == expected.lower()
         )
-        return Score.from_bool(same, label if label is not None else "no label found")
+        return Score.from_bool(same, label)
 
 
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
 
 
+def numbers_in(text: str) -> list[float]:
+    """Every number written in `text`, in order (thousands separators allowed)."""
+    found = []
+    for written in _NUMBER.findall(text):
+        try:
+            found.append(float(written.replace(",", "")))
+        except ValueError:
+            continue
+    return found
+
+
 def last_number(text: str) -> float | None:
     """The last number written in `text` (thousands separators allowed), or None."""
-    found = _NUMBER.findall(text)
-    if not found:
-        return None
-    try:
-        return float(found[-1].replace(",", ""))
-    except ValueError:
-        return None
+    found = numbers_in(text)
+    return found[-1] if found else None
 
 
 class Numeric(Scorer):
-    """The last number in the answer equals the reference's within a tolerance."""
+    """A number in the answer equals the reference's within a tolerance.
+
+    By default the last number counts: a worked answer ("3 + 9 = 12") ends with its result.
+    `occurrence: only` demands one distinct number and scores an answer offering several
+    ("10, 11 or 12") as ambiguous (0); `first` takes the first. Numbers inside a copy of the
+    input (the question echoed back) do not count.
+    """
 
     kind = "numeric"
 
@@ -366,17 +502,27 @@ class Numeric(Scorer):
         model_config = ConfigDict(extra="forbid")
         abs_tol: float = Field(1e-6, ge=0, description="Absolute tolerance.")
         rel_tol: float = Field(0.0, ge=0, description="Relative tolerance (0.01 = 1%).")
+        occurrence: Literal["last", "first", "only"] = Field(
+            "last",
+            description="Which number counts: `last` (worked answers end with the result), "
+            "`first`, or `only` (several different numbers are ambiguous, 0).",
+        )
 
     options: Options
 
     def score(self, sample: Sample) -> Score:
-        got = last_number(sample.output)
         want = last_number(_expected(sample, self.metric))
         if want is None:
             return Score(None, None, error=f"reference {sample.item.expected!r} has no number")
-        if got is None:
+        found = numbers_in(_answer_text(sample))
+        if not found:
             return Score.from_bool(False, "no number in the answer")
         opts = self.options
+        if opts.occurrence == "only":
+            distinct = list(dict.fromkeys(found))
+            if len(distinct) > 1:
+                return Score.ambiguous("numbers " + ", ".join(f"{n:g}" for n in distinct))
+        got = found[0] if opts.occurrence == "first" else found[-1]
         close = math.isclose(got, want, rel_tol=opts.rel_tol, abs_tol=opts.abs_tol)
         return Score.from_bool(close, f"{got:g}")
 
