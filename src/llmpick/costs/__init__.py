@@ -16,8 +16,10 @@ from llmpick.costs._candidate import (
 )
 from llmpick.costs._selfhosted import (
     HOURS_PER_MONTH,
+    HardwarePrice,
     SelfHostedCost,
     Throughput,
+    hardware_price,
     self_hosted_monthly_cost,
 )
 
@@ -29,12 +31,14 @@ __all__ = [
     "CandidateCost",
     "CapacityEvidence",
     "CostedCandidate",
+    "HardwarePrice",
     "PlacedCandidate",
     "SelfHostedCost",
     "Throughput",
     "api_monthly_cost",
     "break_even_volume",
     "cost_candidate",
+    "hardware_price",
     "log_grid",
     "priced_hardware",
     "replica_throughput",

@@ -68,6 +68,12 @@ class CandidateCost:
     assumptions: list[str] = field(default_factory=list)
     at_volume: CostAt | None = None
     uncertainty: float = 0.1  # relative spread used by the Monte Carlo confidence
+    hardware_unpriced: bool = False
+    """Self-hosted hardware counted as $0 because neither the spec nor the device table
+    prices it: the figure is an assumption the decision must flag."""
+    figure_provenance: dict[str, str] = field(default_factory=dict)
+    """Where each breakdown figure came from (measured, catalog, estimate or assumed), by its
+    breakdown key, so a report can mark every assumed figure as assumed."""
 
 
 class CostedCandidate(Protocol):
@@ -150,6 +156,12 @@ def cost_candidate(
             ],
             at_volume=api_at,
             uncertainty=0.1,
+            figure_provenance={
+                "input": "catalog",
+                "cached_input": "catalog",
+                "output": "catalog",
+                "batch_savings": "catalog",
+            },
         )
     return _self_hosted_cost(verdict, spec, capacity)
 
@@ -236,6 +248,15 @@ def _self_hosted_cost(
         assumptions=[*cost.assumptions, basis, *notes],
         at_volume=cost_at,
         uncertainty=uncertainty,
+        hardware_unpriced=cost.hardware_unpriced,
+        figure_provenance={
+            "gpu": "assumed" if cost.price is None else cost.price.provenance,
+            "usd_per_hour_per_replica": "assumed" if cost.price is None else cost.price.provenance,
+            "operations": "assumed",
+            "requests_per_s_per_replica": throughput.provenance,
+            "replicas": throughput.provenance,
+            "utilization": throughput.provenance,
+        },
     )
 
 

@@ -6,6 +6,10 @@
                                         or purchase price / amortization months, for owned cards)
     operations per month  = engineer hours x loaded hourly rate
 
+The hourly price is the spec's (`gpu_usd_per_hour`), else the device table's sourced on-demand
+price (a `cpu:<N>GB` host: the smallest cloud CPU host of that size), else $0 — and then the bill
+says so: `hardware_unpriced` is set and the assumption reads "assumed by you: $0".
+
 The request rate one replica sustains is a `Throughput`: an estimate from hardware facts
 (`replica_throughput`, labelled so) or a load test at the SLO, through the same type without
 changing anything else here.
@@ -17,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llmpick.hardware import HardwareSpec
+from llmpick.hardware import HardwareSpec, cpu_host_for
 from llmpick.spec._models import InfrastructureConstraints, VolumeNeed
 
 HOURS_PER_MONTH = 730.0
@@ -36,6 +40,54 @@ class Throughput:
 
 
 @dataclass(frozen=True)
+class HardwarePrice:
+    """The on-demand price of ONE device (or CPU host) and where it came from: the spec
+    ("assumed": a value you set), the device table ("catalog", with source and date), or
+    nowhere (`usd_per_hour` None: counted as $0, an assumption the bill flags)."""
+
+    usd_per_hour: float | None
+    provenance: Provenance
+    source: str
+    as_of: str | None = None
+
+    @property
+    def unpriced(self) -> bool:
+        return self.usd_per_hour is None
+
+
+def hardware_price(hardware: HardwareSpec, infra: InfrastructureConstraints) -> HardwarePrice:
+    """The hourly price of one of `hardware`'s devices: the spec's, else the table's, else none."""
+    from llmpick.hardware import parse_hardware
+
+    device = hardware.device
+    for name, price in infra.gpu_usd_per_hour.items():
+        if parse_hardware(name).device.id == device.id:
+            return HardwarePrice(
+                price, "assumed", f"constraints.infrastructure.gpu_usd_per_hour[{name!r}] (spec)"
+            )
+    if device.price_source == "user override" and device.usd_per_hour is not None:
+        return HardwarePrice(device.usd_per_hour, "assumed", "given by the caller")
+    if device.usd_per_hour is not None:
+        return HardwarePrice(
+            device.usd_per_hour,
+            "catalog",
+            device.price_source or "device table",
+            device.as_of.isoformat(),
+        )
+    if device.kind == "cpu":
+        host = cpu_host_for(device.memory_gb)
+        if host is not None:
+            return HardwarePrice(
+                host.usd_per_hour,
+                "catalog",
+                f"{host.instance} ({host.vcpus} vCPU, {host.memory_gib:g} GiB), the smallest "
+                f"cloud CPU host holding {device.memory_gb:g} GB: {host.source}",
+                host.as_of.isoformat(),
+            )
+    return HardwarePrice(None, "assumed", "no price in the spec or the device table")
+
+
+@dataclass(frozen=True)
 class SelfHostedCost:
     """A monthly self-hosting bill, its parts and the assumptions behind them."""
 
@@ -50,6 +102,13 @@ class SelfHostedCost:
     utilization: float
     owned: bool
     assumptions: list[str] = field(default_factory=list)
+    price: HardwarePrice | None = None
+    """The hourly price used (None when owned hardware is amortized from its purchase price)."""
+
+    @property
+    def hardware_unpriced(self) -> bool:
+        """Hardware counted as $0 because nothing gave its price."""
+        return self.price is not None and self.price.unpriced
 
 
 def self_hosted_monthly_cost(
@@ -68,6 +127,7 @@ def self_hosted_monthly_cost(
     utilization = min(1.0, avg_rps / (replicas * throughput.requests_per_s))
 
     purchase = _purchase_price(hardware, infra)
+    price: HardwarePrice | None = None
     if owned and purchase is not None:
         per_replica_month = purchase * hardware.count / infra.owned_hardware_amortization_months
         hourly = per_replica_month / HOURS_PER_MONTH
@@ -76,22 +136,27 @@ def self_hosted_monthly_cost(
             f"months at ${purchase:,.0f} per device (from the spec)"
         )
     else:
-        price = hardware.usd_per_hour
-        if price is None:
+        price = hardware_price(hardware, infra)
+        if price.usd_per_hour is None:
             hourly = 0.0
             assumptions.append(
-                f"no hourly price known for {hardware.label}; counted as $0 — set "
+                f"no hourly price known for {hardware.label}: assumed by you: $0 — set "
                 "constraints.infrastructure.gpu_usd_per_hour or hardware_purchase_usd"
             )
         else:
-            hourly = price * (1 - infra.reserved_discount)
+            hourly = price.usd_per_hour * hardware.count * (1 - infra.reserved_discount)
             kind = "owned hardware at the cloud-equivalent price" if owned else "rented"
             discount = (
                 f", {infra.reserved_discount:.0%} reserved discount"
                 if infra.reserved_discount
                 else ""
             )
-            assumptions.append(f"{hardware.label} {kind}: ${price:,.2f}/hour{discount}")
+            each = f" per device x {hardware.count}" if hardware.count > 1 else ""
+            origin = "from the spec" if price.provenance == "assumed" else price.source
+            assumptions.append(
+                f"{hardware.label} {kind}: ${price.usd_per_hour:,.4g}/hour{each}{discount} "
+                f"({price.provenance}: {origin})"
+            )
     hardware_month = replicas * hourly * HOURS_PER_MONTH
     ops_month = infra.ops_hours_per_month * infra.ops_usd_per_hour
     assumptions.append(
@@ -111,6 +176,7 @@ def self_hosted_monthly_cost(
         utilization=utilization,
         owned=owned,
         assumptions=assumptions,
+        price=price,
     )
 
 

@@ -9,7 +9,15 @@ how fast will it decode?" from catalog architecture facts and a bundled device t
 
 from __future__ import annotations
 
-from llmpick.hardware._devices import DeviceInfo, DeviceKind, find_device, known_devices
+from llmpick.hardware._devices import (
+    CpuHost,
+    DeviceInfo,
+    DeviceKind,
+    cpu_host_for,
+    cpu_hosts,
+    find_device,
+    known_devices,
+)
 from llmpick.hardware._fit import (
     DECODE_BANDWIDTH_EFFICIENCY,
     DECODE_ESTIMATE_LABEL,
@@ -53,6 +61,7 @@ __all__ = [
     "PREFILL_ESTIMATE_LABEL",
     "QUANTIZATIONS",
     "CardMemory",
+    "CpuHost",
     "DeviceInfo",
     "DeviceKind",
     "FitReport",
@@ -62,6 +71,8 @@ __all__ = [
     "QuantizationFit",
     "UnknownQuantizationError",
     "active_weight_bytes",
+    "cpu_host_for",
+    "cpu_hosts",
     "find_device",
     "fit_model",
     "get_quantization",

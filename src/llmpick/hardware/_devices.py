@@ -1,7 +1,8 @@
 """The device table: memory, bandwidth and a typical hourly price for each accelerator.
 
 The facts live in ``devices.yaml`` beside this module, one row per device with its sources and
-the date they were read; this module only loads and looks them up.
+the date they were read, plus the cloud CPU hosts that price a ``cpu:<N>GB`` machine; this
+module only loads and looks them up.
 """
 
 from __future__ import annotations
@@ -59,11 +60,48 @@ class DeviceInfo(BaseModel):
         return int(total * self.usable_fraction)
 
 
+class CpuHost(BaseModel):
+    """A cloud CPU host size: what a ``cpu:<N>GB`` machine costs and how many cores it has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance: str
+    vcpus: int = Field(gt=0)
+    memory_gib: float = Field(gt=0, description="Memory as the cloud lists it, GiB (2**30 bytes).")
+    usd_per_hour: float = Field(ge=0, description="On-demand price, Linux.")
+    source: str
+    as_of: dt.date
+
+
+@cache
+def _table() -> dict[str, object]:
+    text = resources.files("llmpick.hardware").joinpath("devices.yaml").read_text("utf-8")
+    data: dict[str, object] = YAML(typ="safe").load(text)
+    return data
+
+
 @cache
 def _device_table() -> tuple[DeviceInfo, ...]:
-    text = resources.files("llmpick.hardware").joinpath("devices.yaml").read_text("utf-8")
-    rows = YAML(typ="safe").load(text)["devices"]
+    rows = _table()["devices"]
+    assert isinstance(rows, list)
     return tuple(DeviceInfo.model_validate(row) for row in rows)
+
+
+@cache
+def cpu_hosts() -> tuple[CpuHost, ...]:
+    """The priced cloud CPU hosts, smallest first."""
+    table = _table()
+    rows = table.get("cpu_hosts") or []
+    assert isinstance(rows, list)
+    common = {"source": table["cpu_hosts_source"], "as_of": table["cpu_hosts_as_of"]}
+    hosts = (CpuHost.model_validate({**common, **row}) for row in rows)
+    return tuple(sorted(hosts, key=lambda host: host.memory_gib))
+
+
+def cpu_host_for(memory_gb: float) -> CpuHost | None:
+    """The smallest priced host whose memory holds ``memory_gb`` (decimal GB), or None when
+    ``memory_gb`` is larger than every host in the table."""
+    return next((h for h in cpu_hosts() if h.memory_gib * 2**30 >= memory_gb * 1e9), None)
 
 
 def known_devices() -> tuple[DeviceInfo, ...]:
