@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 
+DB_HELP = "SQLite database (default: $LLMPICK_HOME/llmpick.sqlite)."
+
 console = Console()
 err_console = Console(stderr=True)
 if not console.is_terminal and "COLUMNS" not in os.environ:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import typer
 from rich.table import Table
 
-from llmpick.cli._output import console, fail, print_json
+from llmpick.cli._output import DB_HELP, console, fail, print_json
 
 if TYPE_CHECKING:
     from llmpick.evaluation import CandidateSummary, RunSummary
@@ -23,7 +23,6 @@ runs_app = typer.Typer(
     no_args_is_help=True,
 )
 
-DB_HELP = "SQLite database (default: $LLMPICK_HOME/llmpick.sqlite)."
 
 
 def register(app: typer.Typer) -> None:

@@ -1,16 +1,19 @@
-"""Step 4: costs, the weighted decision, its sensitivity and confidence.
+"""Step 4: the weighted decision, its sensitivity and confidence, as a typed `Decision`.
 
 ```python
-from llmpick.decision import decide
-decision = decide(spec, check_report, evidence_by_candidate, items)
-decision["recommendation"]["id"]
+from llmpick.decision import decide_from_evidence
+decision = decide_from_evidence(spec, check_report, evidence_by_label, items)
+decision.recommendation.status     # "chosen" only when a measured candidate meets every need
+decision.recommendation.headline
 ```
+
+Most callers want `llmpick.decide(spec)`, which gathers the evidence (an evaluation run, load
+tests) from a spec and a store and then calls `decide_from_evidence`.
 """
 
 from __future__ import annotations
 
-from llmpick.costs import CandidateCost, CapacityEvidence, cost_candidate, replica_throughput
-from llmpick.decision._decide import PROVENANCE_LEGEND, decide
+from llmpick.decision._decide import PROVENANCE_LEGEND, decide_from_evidence
 from llmpick.decision._evidence import (
     DatasetItem,
     Evidence,
@@ -19,23 +22,49 @@ from llmpick.decision._evidence import (
     QualityEvidence,
     percentile,
 )
+from llmpick.decision._from_run import evidence_from_run
+from llmpick.decision._model import (
+    BreakEven,
+    CandidateRow,
+    CostFigure,
+    Decision,
+    ItemRow,
+    LatencyFigure,
+    NeedCheck,
+    NextMeasurement,
+    PublishedScore,
+    QualityFigure,
+    Recommendation,
+    Sensitivity,
+    Serving,
+)
 from llmpick.decision._scoring import CRITERIA, criteria, pareto_front, weighted_score
 
 __all__ = [
     "CRITERIA",
     "PROVENANCE_LEGEND",
-    "CandidateCost",
-    "CapacityEvidence",
+    "BreakEven",
+    "CandidateRow",
+    "CostFigure",
     "DatasetItem",
+    "Decision",
     "Evidence",
     "ItemResponse",
+    "ItemRow",
     "LatencyEvidence",
+    "LatencyFigure",
+    "NeedCheck",
+    "NextMeasurement",
+    "PublishedScore",
     "QualityEvidence",
-    "cost_candidate",
+    "QualityFigure",
+    "Recommendation",
+    "Sensitivity",
+    "Serving",
     "criteria",
-    "decide",
+    "decide_from_evidence",
+    "evidence_from_run",
     "pareto_front",
     "percentile",
-    "replica_throughput",
     "weighted_score",
 ]

@@ -49,6 +49,9 @@ class LatencyEvidence:
     tpot_ms: list[float] = field(default_factory=list)
     output_tokens_per_s: list[float] = field(default_factory=list)
     source: str = "measured on this machine"
+    # Requests waited in the server's queue (more in flight than it serves at once): such latency
+    # describes the queue, and the decision keeps it out of the latency criterion and needs.
+    under_queue: bool = False
 
 
 @dataclass(frozen=True)

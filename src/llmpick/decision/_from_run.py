@@ -14,15 +14,16 @@ from llmpick.store import Store
 
 
 def evidence_from_run(
-    store: Store, run_id: str, ids_by_label: dict[str, str]
+    store: Store, run_id: str
 ) -> tuple[dict[str, Evidence], list[DatasetItem], RunSummary]:
-    """Evidence keyed by candidate id (`ids_by_label` maps the run's labels to ids)."""
+    """Evidence keyed by candidate label, as the run stores it (labels are unique in a spec,
+    so two quantizations of one model stay two candidates)."""
     summary = summarize_run(store, run_id, keep_responses=True)
     metric = summary.primary_metric
     items = [DatasetItem(i.item_id, i.input, i.expected, i.category) for i in store.items(run_id)]
     evidence: dict[str, Evidence] = {}
     for cand in summary.candidates:
-        cid = ids_by_label.get(cand.label, cand.label)
+        cid = cand.label
         if not cand.measured:
             evidence[cid] = Evidence(cid, False, cand.status_text, run_id=run_id)
             continue

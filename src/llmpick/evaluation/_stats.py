@@ -18,6 +18,7 @@ import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "Percentiles",
     "RunSummary",
     "mcnemar_exact_p",
+    "paired_sample_size",
     "summarize_run",
     "wilson_interval",
 ]
@@ -179,6 +181,29 @@ def mcnemar_exact_p(a_only: int, b_only: int) -> float:
         for i in range(k + 1)
     )
     return min(1.0, 2 * tail)
+
+
+def paired_sample_size(
+    p_a_only: float, p_b_only: float, *, alpha: float = 0.05, power: float = 0.8
+) -> int | None:
+    """Paired test cases needed for McNemar's test to tell two pass/fail candidates apart.
+
+    `p_a_only` and `p_b_only` are the shares of items only A, or only B, gets right (the
+    discordant cells). Connor (1987), two-sided:
+
+        n = ((z(1 - alpha/2) sqrt(p_disc) + z(power) sqrt(p_disc - diff^2)) / diff)^2
+
+    with p_disc = p_a_only + p_b_only and diff = p_a_only - p_b_only. None when the two cannot
+    differ (diff = 0). Connor's example, p_a_only 0.05 and p_b_only 0.45, needs 23 pairs.
+    """
+    diff = abs(p_a_only - p_b_only)
+    disc = p_a_only + p_b_only
+    if diff <= 0 or disc <= 0 or not 0 < alpha < 1 or not 0 < power < 1:
+        return None
+    normal = NormalDist()
+    z_alpha, z_power = normal.inv_cdf(1 - alpha / 2), normal.inv_cdf(power)
+    root = z_alpha * math.sqrt(disc) + z_power * math.sqrt(max(disc - diff * diff, 0.0))
+    return math.ceil((root / diff) ** 2)
 
 
 def _is_binary(values: np.ndarray) -> bool:

@@ -2,12 +2,13 @@
 
 ```python
 from llmpick.report import write_report
-files = write_report(decision, Path("llmpick-report"))
+files = write_report(llmpick.decide("llmpick.yaml"), Path("llmpick-report"))
 print(files.html)  # report.html: self-contained, opens offline; charts, tables, item browser
 ```
 
-`decision.md` is an ADR-style decision record (status: proposed) and `decision.json` is the
-decision dict itself. The three files are written together or not at all.
+`decision.md` is an ADR-style decision record (status "proposed" only when a measured candidate
+meets every need) and `decision.json` is the `Decision`'s JSON dump. The three files are written
+together or not at all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from llmpick.report._writer import (
     MARKDOWN_NAME,
     ReportFiles,
     decision_json,
+    ensure_writable,
     write_report,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "ReportError",
     "ReportFiles",
     "decision_json",
+    "ensure_writable",
     "markdown_escape",
     "render_html",
     "render_markdown",

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -46,6 +46,9 @@ from llmpick.report._view import (
     is_http_url,
     provenance_text,
 )
+
+if TYPE_CHECKING:
+    from llmpick.decision import Decision
 
 __all__ = ["render_html"]
 
@@ -119,8 +122,15 @@ def _sources(decision: Mapping[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
-def render_html(decision: Mapping[str, Any], budget_bytes: int = DEFAULT_BUDGET_BYTES) -> str:
-    """The full report page as a string (the caller writes it)."""
+def render_html(
+    typed: Decision,
+    budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    *,
+    data: Mapping[str, Any] | None = None,
+) -> str:
+    """The full report page as a string (the caller writes it). `data` is the decision's JSON
+    form when the caller already has it (the charts and item browser read that)."""
+    decision = data if data is not None else typed.model_dump(mode="json")
     script = _template_text("item_browser.js.j2")
     by_id = {as_text(c.get("id")): c for c in candidates(decision)}
     recommendation = as_dict(decision.get("recommendation"))
@@ -138,6 +148,7 @@ def render_html(decision: Mapping[str, Any], budget_bytes: int = DEFAULT_BUDGET_
     }
     context = {
         "d": decision,
+        "dec": typed,
         "rec": recommendation,
         "winner": lookup(recommendation.get("id")),
         "lookup": lookup,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmpick.report._view import (
     MISSING,
@@ -17,6 +17,7 @@ from llmpick.report._view import (
     as_list,
     as_number,
     as_text,
+    breakdown_value,
     candidate_name,
     candidates,
     dig,
@@ -30,6 +31,9 @@ from llmpick.report._view import (
     format_usd,
     provenance_text,
 )
+
+if TYPE_CHECKING:
+    from llmpick.decision import Decision
 
 __all__ = ["markdown_escape", "render_markdown"]
 
@@ -146,8 +150,7 @@ def _consequences(decision: Mapping[str, Any], winner: Mapping[str, Any] | None)
         )
         breakdown = as_dict(cost.get("breakdown"))
         parts = [
-            f"{markdown_escape(key.replace('_', ' '))} "
-            + (format_usd(value) if as_number(value) is not None else markdown_escape(value))
+            f"{markdown_escape(key.replace('_', ' '))} {breakdown_value(key, value)}"
             for key, value in breakdown.items()
             if value is not None
         ]
@@ -260,28 +263,36 @@ def _load_test(decision: Mapping[str, Any], test: Mapping[str, Any]) -> list[str
     return lines
 
 
-def render_markdown(decision: Mapping[str, Any]) -> str:
-    """The decision record as Markdown text."""
-    recommendation = as_dict(decision.get("recommendation"))
-    winner = next(
-        (
-            c
-            for c in candidates(decision)
-            if as_text(c.get("id")) == as_text(recommendation.get("id"))
-        ),
-        None,
-    )
-    chosen = markdown_escape(
-        recommendation.get("label") or candidate_name(winner, recommendation.get("id"))
-    )
+_STATUS = {
+    "chosen": "proposed",
+    "no_candidate_meets_needs": "open: no candidate meets every need yet",
+    "nothing_measured": "open: nothing measured yet",
+    "no_candidates": "open: no candidates",
+}
+
+
+def render_markdown(typed: Decision, *, data: Mapping[str, Any] | None = None) -> str:
+    """The decision record as Markdown text. `data` is the decision's JSON form when the
+    caller already has it (the tables read that)."""
+    decision = data if data is not None else typed.model_dump(mode="json")
+    rec = typed.recommendation
+    winner = next((c for c in candidates(decision) if as_text(c.get("id")) == rec.id), None)
+    chosen = markdown_escape(rec.label or rec.id or "")
     title = markdown_escape(decision.get("name") or "LLM choice")
     volume = as_dict(decision.get("volume"))
+    heading = (
+        f"# Use {chosen} for {title}"
+        if rec.status == "chosen"
+        else f"# LLM choice for {title}: {markdown_escape(rec.headline)}"
+    )
     lines = [
-        f"# Use {chosen} for {title}" if recommendation else f"# LLM choice for {title}",
+        heading,
         "",
-        "- Status: proposed",
+        f"- Status: {_STATUS[rec.status]}",
         f"- Date: {markdown_escape(decision.get('generated_at')) or MISSING}",
         f"- Spec: {_code(decision.get('spec_path'))}",
+        f"- Evidence: {rec.measured_candidates} candidate(s) measured on the dataset, "
+        f"{rec.unmeasured_eligible} eligible candidate(s) not measured",
         "",
         "## Context",
         "",
@@ -317,25 +328,59 @@ def render_markdown(decision: Mapping[str, Any]) -> str:
         "",
         "## Decision",
         "",
+        *_decision_section(typed, decision),
     ]
-    if recommendation:
-        confidence = format_percent(recommendation.get("confidence"))
-        lines += [
-            f"We choose **{chosen}** ({_code(recommendation.get('id'))}), confidence {confidence}.",
-            "",
-        ]
-        lines += [
-            f"- {markdown_escape(reason)}" for reason in as_list(recommendation.get("reasons"))
-        ]
-        lines += [
-            "",
-            f"Runner-up: {_name(decision, recommendation.get('runner_up'))}. "
-            f"Best open-weight option: {_name(decision, recommendation.get('best_open'))}. "
-            f"Best closed option: {_name(decision, recommendation.get('best_closed'))}.",
-        ]
-    else:
-        lines.append(
-            "No option is recommended: none was eligible, or the decision was not computed."
-        )
     lines += ["", *_consequences(decision, winner), "", *_provenance(decision)]
     return "\n".join(lines) + "\n"
+
+
+def _decision_section(typed: Decision, decision: Mapping[str, Any]) -> list[str]:
+    rec = typed.recommendation
+    lines: list[str] = []
+    if rec.status == "chosen":
+        lines.append(
+            f"We choose **{markdown_escape(rec.label)}** ({_code(rec.id)}): it meets every need."
+        )
+    else:
+        lines.append(f"**{markdown_escape(rec.headline)}.**")
+        if rec.id:
+            lines += [
+                "",
+                f"The best measured option is {markdown_escape(rec.label)} ({_code(rec.id)}); "
+                "it is shown with the needs it misses, not recommended:",
+                "",
+                *[f"- Misses {n.need}: {markdown_escape(n.gap or 'missed')}" for n in rec.misses],
+            ]
+    if rec.confidence_note:
+        confidence = format_percent(rec.confidence) if rec.confidence is not None else "none"
+        lines += ["", f"Confidence {confidence}: {markdown_escape(rec.confidence_note)}."]
+    if rec.reasons:
+        lines += ["", *[f"- {markdown_escape(reason)}" for reason in rec.reasons]]
+    if rec.next_measurements:
+        lines += [
+            "",
+            "### What to measure next",
+            "",
+            "| Candidate | Why it could change the decision | Step |",
+            "|---|---|---|",
+        ]
+        for m in rec.next_measurements:
+            lines.append(
+                f"| {_code(m.candidate)} | {markdown_escape('; '.join(m.why))} "
+                f"| {markdown_escape(m.step)} |"
+            )
+        first = rec.next_measurements[0]
+        if first.items_needed:
+            lines += [
+                "",
+                f"About {first.items_needed:,} paired test cases are needed "
+                f"{markdown_escape(first.items_needed_basis)}.",
+            ]
+    if rec.id:
+        lines += [
+            "",
+            f"Runner-up: {_name(decision, rec.runner_up)}. "
+            f"Best open-weight option: {_name(decision, rec.best_open)}. "
+            f"Best closed option: {_name(decision, rec.best_closed)}.",
+        ]
+    return lines

@@ -22,6 +22,7 @@ __all__ = [
     "as_list",
     "as_number",
     "as_text",
+    "breakdown_value",
     "candidate_name",
     "candidates",
     "check_decision",
@@ -221,3 +222,24 @@ _HTTP_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 def is_http_url(value: object) -> bool:
     """True only for plain http(s) links: anything else (javascript:, data:) is shown as text."""
     return isinstance(value, str) and bool(_HTTP_URL.match(value.strip()))
+
+
+# Cost-breakdown entries that are money; the others are counts, rates, shares or names.
+_MONEY_KEYS = frozenset(
+    {"input", "cached_input", "output", "batch_savings", "gpu", "operations", "hardware_usd",
+     "usd_per_hour_per_replica", "tuning", "one_off"}
+)  # fmt: skip
+
+
+def breakdown_value(key: str, value: object) -> str:
+    """One cost-breakdown entry as text: dollars only for money (never `$2` replicas)."""
+    number = as_number(value)
+    if number is None:
+        return as_text(value)
+    if key in _MONEY_KEYS or key.endswith("_usd") or key.startswith("usd_"):
+        return format_usd(number)
+    if key == "utilization" or key.endswith("_share"):
+        return format_percent(number, 1)
+    if key.endswith("_per_s") or "_per_s_" in key:
+        return f"{number:,.2f}/s"
+    return f"{number:,.0f}" if float(number).is_integer() else f"{number:,.2f}"

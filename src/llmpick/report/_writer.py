@@ -15,12 +15,15 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmpick.report._html import render_html
 from llmpick.report._item_browser import DEFAULT_BUDGET_BYTES
 from llmpick.report._markdown import render_markdown
-from llmpick.report._view import ReportError, check_decision
+from llmpick.report._view import ReportError
+
+if TYPE_CHECKING:
+    from llmpick.decision import Decision
 
 __all__ = [
     "HTML_NAME",
@@ -28,6 +31,7 @@ __all__ = [
     "MARKDOWN_NAME",
     "ReportFiles",
     "decision_json",
+    "ensure_writable",
     "write_report",
 ]
 
@@ -57,12 +61,15 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def decision_json(decision: Mapping[str, Any]) -> bytes:
-    """decision.json's bytes: the dict as given, pretty-printed UTF-8 (NaN/inf become null).
+def decision_json(decision: Decision | Mapping[str, Any]) -> bytes:
+    """decision.json's bytes: the decision's JSON form, pretty-printed UTF-8 (NaN/inf become
+    null); `Decision.model_validate_json` reads it back.
 
     The item list is written one compact item per line: indenting tens of thousands of items
     would force Python's slow pure-Python encoder and multiply the file size for no reader.
     """
+    if not isinstance(decision, Mapping):
+        decision = decision.model_dump(mode="json")
     try:
         text = _dumps(decision, ensure_ascii=False)
     except ValueError:
@@ -105,22 +112,47 @@ _FOLD_AFTER = 20
 _PLACEHOLDER = "@@llmpick-compact@@"
 
 
+def ensure_writable(out_dir: Path | str) -> None:
+    """Fail now, with `ReportError`, when the report folder cannot be created or written: a
+    decision should not spend minutes evaluating and then find it cannot save its report."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".llmpick-write-check.", dir=out_dir)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise ReportError(
+            f"cannot write the report into {out_dir}: {error.strerror or error}; choose another "
+            "report folder or fix its permissions"
+        ) from None
+
+
 def write_report(
-    decision: Mapping[str, Any], out_dir: Path, *, browser_budget_bytes: int = DEFAULT_BUDGET_BYTES
+    decision: Decision, out_dir: Path | str, *, browser_budget_bytes: int = DEFAULT_BUDGET_BYTES
 ) -> ReportFiles:
     """Write report.html, decision.md and decision.json into `out_dir` (created if missing).
 
-    `decision` is the decision engine's dict; missing or null figures are shown as unknown.
-    `browser_budget_bytes` caps the item browser's embedded data (long texts are truncated
-    visibly to fit). Raises `ReportError` for a decision of the wrong shape or an unwritable
-    folder; existing files are then left untouched.
+    `decision` is what `llmpick.decide()` returns. `browser_budget_bytes` caps the item
+    browser's embedded data (long texts are truncated visibly to fit). Raises `ReportError` for
+    something that is not a `Decision` or an unwritable folder; existing files are then left
+    untouched.
     """
-    checked = check_decision(decision)
+    from llmpick.decision import Decision
+
+    if not isinstance(decision, Decision):
+        raise ReportError(
+            f"write_report needs a llmpick Decision (what llmpick.decide() returns), got "
+            f"{type(decision).__name__}; read a decision.json with Decision.model_validate_json"
+        )
+    data = decision.model_dump(mode="json")
     out_dir = Path(out_dir)
     contents = {
-        JSON_NAME: decision_json(checked),
-        MARKDOWN_NAME: render_markdown(checked).encode("utf-8", errors="replace"),
-        HTML_NAME: render_html(checked, browser_budget_bytes).encode("utf-8", errors="replace"),
+        JSON_NAME: decision_json(data),
+        MARKDOWN_NAME: render_markdown(decision, data=data).encode("utf-8", errors="replace"),
+        HTML_NAME: render_html(decision, browser_budget_bytes, data=data).encode(
+            "utf-8", errors="replace"
+        ),
     }
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,11 +160,11 @@ def write_report(
         raise ReportError(f"cannot create report folder {out_dir}: {error.strerror}") from None
     temporary: dict[str, Path] = {}
     try:
-        for name, data in contents.items():
+        for name, payload in contents.items():
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
             temporary[name] = Path(temp_name)
             with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                stream.write(payload)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(temp_name, 0o644)

@@ -1,0 +1,242 @@
+"""The whole choice as library calls: `decide(spec)` is what `llmpick decide` prints and writes.
+
+```python
+import llmpick
+
+decision = llmpick.decide("llmpick.yaml")          # check, evaluate, cost, decide
+print(decision.recommendation.headline)
+llmpick.write_report(decision, "llmpick-report")   # report.html, decision.md, decision.json
+```
+
+The CLI is a shell over these functions: everything `decide` chooses (which runs and load tests
+count as evidence, and why one is not used) is decided here and recorded in `Decision.notes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmpick.spec import LoadedSpec, Spec, load_spec
+
+if TYPE_CHECKING:
+    from llmpick.constraints import CheckReport
+    from llmpick.costs import CapacityEvidence
+    from llmpick.decision import DatasetItem, Decision, Evidence
+    from llmpick.evaluation import ProgressSink, RunOptions, RunOutcome
+    from llmpick.hardware import FitReport
+    from llmpick.store import LoadTestRecord, Store
+
+__all__ = ["DecideOptions", "check", "decide", "evaluate", "fit", "operating_points"]
+
+
+@dataclass(frozen=True)
+class DecideOptions:
+    """How `decide` gathers its evidence (the `llmpick decide` flags)."""
+
+    use_cache: bool = True
+    limit: int | None = None
+    seed: int = 0
+    draws: int = 400
+    evaluate: bool = True
+
+
+def _loaded(spec: LoadedSpec | Spec | str | Path) -> LoadedSpec | Spec:
+    return load_spec(Path(spec)) if isinstance(spec, str | Path) else spec
+
+
+@contextlib.contextmanager
+def _store(store: Store | None, db: str | Path | None) -> Iterator[Store]:
+    if store is not None:
+        yield store
+        return
+    from llmpick.store import open_store
+
+    with open_store(db) as opened:
+        yield opened
+
+
+def check(spec: LoadedSpec | Spec | str | Path) -> CheckReport:
+    """Step 2: every candidate through every hard constraint, eligible or excluded with reasons."""
+    from llmpick.constraints import check_spec
+
+    loaded = _loaded(spec)
+    return check_spec(loaded.spec if isinstance(loaded, LoadedSpec) else loaded)
+
+
+def fit(model: str, hardware: str, **options: object) -> FitReport:
+    """Does an open-weight catalog model fit `hardware` (`2xL4`, `cpu:32GB`), and how?
+    `options` are `llmpick.hardware.fit_model`'s (context_tokens, concurrency, quantization...)."""
+    from llmpick.catalog import load_catalog
+    from llmpick.hardware import fit_model
+
+    entry = load_catalog().get(model)
+    if entry.architecture is None:
+        from llmpick._errors import LlmpickError
+
+        raise LlmpickError(f"{entry.id} is an API model with no published architecture to fit")
+    return fit_model(entry.architecture, hardware, model_name=entry.id, **options)  # type: ignore[arg-type]
+
+
+def evaluate(
+    spec: LoadedSpec | Spec | str | Path,
+    *,
+    store: Store | None = None,
+    db: str | Path | None = None,
+    options: RunOptions | None = None,
+    progress: ProgressSink | None = None,
+) -> RunOutcome:
+    """Step 3: run (or resume) the spec's evaluation; load-tested endpoints run at their
+    operating point (the concurrency of their measured capacity) unless told otherwise."""
+    from llmpick.evaluation import RunOptions, run_async
+    from llmpick.loadtest import latest_load_tests
+
+    loaded = _loaded(spec)
+    plain = loaded.spec if isinstance(loaded, LoadedSpec) else loaded
+    options = options or RunOptions()
+    with _store(store, db) as opened:
+        if options.concurrency_for is None:
+            points, _ = operating_points(latest_load_tests(opened, plain))
+            options.concurrency_for = points
+        return asyncio.run(run_async(loaded, opened, options, progress=progress))
+
+
+def operating_points(tests: Mapping[str, LoadTestRecord]) -> tuple[dict[str, int], list[str]]:
+    """Each load-tested endpoint's operating point by label (the concurrency its capacity was
+    measured at, so its latency is the sized deployment's), with a note per endpoint."""
+    points = {label: t for label, t in tests.items() if t.requests_per_s and t.concurrency}
+    notes = [
+        f"{label} evaluated at concurrency {t.concurrency}, its load-tested operating point "
+        f"({t.id})"
+        for label, t in points.items()
+    ]
+    return {label: int(t.concurrency or 1) for label, t in points.items()}, notes
+
+
+def decide(
+    spec: LoadedSpec | Spec | str | Path,
+    *,
+    store: Store | None = None,
+    db: str | Path | None = None,
+    options: DecideOptions | None = None,
+    progress: ProgressSink | None = None,
+) -> Decision:
+    """Steps 2 to 4: check the constraints, evaluate the eligible candidates on the spec's
+    dataset (resuming or answering from the cache what was already done), read their load tests,
+    cost them and decide. Returns the typed `Decision` that `write_report` renders.
+
+    `spec` is a path, a `LoadedSpec` or a `Spec` (a bare `Spec` resolves relative paths from the
+    current folder). `store` defaults to llmpick's own database (or `db`)."""
+    from llmpick.constraints import check_spec
+    from llmpick.decision import decide_from_evidence, evidence_from_run
+    from llmpick.evaluation import RunOptions, run_async
+    from llmpick.loadtest import latest_load_tests
+
+    options = options or DecideOptions()
+    loaded = _loaded(spec)
+    plain = loaded.spec if isinstance(loaded, LoadedSpec) else loaded
+    check_report = check_spec(plain)
+    eligible = [v.candidate.label for v in check_report.eligible]
+    notes: list[str] = []
+    evidence: dict[str, Evidence] = {}
+    items: list[DatasetItem] = []
+    run_id: str | None = None
+    with _store(store, db) as opened:
+        tests = {k: v for k, v in latest_load_tests(opened, plain).items() if k in eligible}
+        capacity, capacity_notes = capacity_evidence(tests, plain)
+        notes += capacity_notes
+        if plain.dataset is not None and eligible and options.evaluate:
+            points, point_notes = operating_points(tests)
+            notes += point_notes
+            run_options = RunOptions(
+                use_cache=options.use_cache,
+                limit=options.limit,
+                only=eligible,
+                concurrency_for=points,
+            )
+            outcome = asyncio.run(run_async(loaded, opened, run_options, progress=progress))
+            run_id = outcome.run_id
+            if outcome.resumed:
+                notes.append(f"resumed run {run_id}: {outcome.skipped_done} results were stored")
+            evidence, items, _ = evidence_from_run(opened, run_id)
+    spec_path = str(loaded.path) if isinstance(loaded, LoadedSpec) else None
+    spec_text = (
+        loaded.path.read_text(encoding="utf-8")
+        if isinstance(loaded, LoadedSpec)
+        else plain.model_dump_json()
+    )
+    return decide_from_evidence(
+        plain,
+        check_report,
+        evidence,
+        items,
+        capacity=capacity,
+        spec_text=spec_text,
+        spec_path=spec_path,
+        run_id=run_id,
+        seed=options.seed,
+        draws=options.draws,
+        notes=notes,
+    )
+
+
+def capacity_evidence(
+    tests: Mapping[str, LoadTestRecord], spec: Spec
+) -> tuple[dict[str, CapacityEvidence], list[str]]:
+    """Each candidate's newest load test as capacity evidence, by label, when it was run against
+    the spec's current SLO and names its hardware; what cannot be used is said, not dropped."""
+    from llmpick.costs import CapacityEvidence
+    from llmpick.loadtest import slo_of
+
+    wanted = slo_of(spec)
+    found: dict[str, CapacityEvidence] = {}
+    notes: list[str] = []
+    for label, test in tests.items():
+        slo = test.result.get("slo", {})
+        same_slo = (slo.get("ttft_p95_ms"), slo.get("e2e_p95_ms")) == (
+            wanted.ttft_p95_ms,
+            wanted.e2e_p95_ms,
+        )
+        problem = (
+            "it met no level of the SLO"
+            if test.requests_per_s is None
+            else "it names no hardware (run it with --hardware)"
+            if test.hardware is None
+            else "the spec's latency SLO changed since"
+            if not same_slo
+            else None
+        )
+        if problem is not None or test.requests_per_s is None or test.hardware is None:
+            notes.append(f"load test {test.id} of {label} not used: {problem}")
+            continue
+        found[label] = CapacityEvidence(
+            requests_per_s=test.requests_per_s,
+            hardware=test.hardware,
+            concurrency=test.concurrency,
+            source=f"load test {test.id} of {test.endpoint} on {test.hardware} "
+            f"({test.created_at[:10]}: {test.requests_per_s:,.2f} requests/s at concurrency "
+            f"{test.concurrency} within the SLO)",
+            levels=tuple(
+                {
+                    "concurrency": level["concurrency"],
+                    "target_rate": level.get("target_rate"),
+                    "requests_per_s": level["requests_per_s"],
+                    "ttft_p95_ms": level["ttft_ms"]["p95"],
+                    "e2e_p95_ms": level["e2e_ms"]["p95"],
+                    "meets_slo": level["meets_slo"],
+                    "verdict": level["verdict"],
+                }
+                for level in test.result.get("levels", [])
+            ),
+            slo=slo,
+            load_test_id=test.id,
+        )
+        notes.append(
+            f"capacity of {label}: {test.requests_per_s:,.2f} requests/s on {test.hardware}, "
+            f"measured by load test {test.id}"
+        )
+    return found, notes
