@@ -19,19 +19,11 @@ import time
 from pathlib import Path
 
 from llmpick.constraints import check_spec
-from llmpick.decision import decide
-from llmpick.decision._from_run import evidence_from_run
+from llmpick.decision import decide_from_evidence, evidence_from_run
 from llmpick.report import write_report
 from llmpick.spec import Spec
-from llmpick.store import open_store
-from llmpick.store._protocol import (
-    CandidateRecord,
-    ItemRecord,
-    ResponseRecord,
-    ResultRecord,
-    RunRecord,
-    ScoreRecord,
-)
+from llmpick.store import ItemRecord, open_store
+from llmpick.testing.stored_run import StoredAnswer, store_run
 
 CANDIDATES = [
     "local/smollm2-135m-instruct",
@@ -61,63 +53,24 @@ def _spec() -> Spec:
 
 def _fill_store(db: Path, items: int) -> str:
     rng = random.Random(0)
-    run_id = "bench-run"
+    records = [
+        ItemRecord(
+            f"t{n:05d}", n, f"Ticket {n}: my invoice and my parcel, please help.", LABELS[n % 5],
+            LABELS[n % 5],
+        )
+        for n in range(items)
+    ]  # fmt: skip
+    answers: dict[str, dict[str, StoredAnswer]] = {}
+    for k, cand in enumerate(CANDIDATES):
+        skill = 0.3 + 0.06 * k
+        answers[cand] = {}
+        for record in records:
+            correct = rng.random() < skill
+            text = record.expected if correct else rng.choice(LABELS)
+            ttft = rng.lognormvariate(-1.5 + 0.1 * k, 0.3)
+            answers[cand][record.item_id] = StoredAnswer(text, float(correct), ttft_s=ttft)
     with open_store(db) as store:
-        store.create_run(
-            RunRecord(
-                run_id,
-                "2026-11-28T00:00:00Z",
-                "running",
-                "bench",
-                "fp",
-                "accuracy",
-                config={"metrics": ["accuracy"]},
-            )
-        )
-        store.save_candidates(
-            run_id,
-            [CandidateRecord(c, n, "measured", catalog_id=c) for n, c in enumerate(CANDIDATES)],
-        )
-        store.save_items(
-            run_id,
-            (
-                ItemRecord(
-                    f"t{n:05d}",
-                    n,
-                    f"Ticket {n}: my invoice and my parcel, please help.",
-                    LABELS[n % 5],
-                    LABELS[n % 5],
-                )
-                for n in range(items)
-            ),
-        )
-        for k, cand in enumerate(CANDIDATES):
-            skill = 0.3 + 0.06 * k
-            batch = []
-            for n in range(items):
-                correct = rng.random() < skill
-                text = LABELS[n % 5] if correct else rng.choice(LABELS)
-                ttft = rng.lognormvariate(-1.5 + 0.1 * k, 0.3)
-                response = ResponseRecord(
-                    cand,
-                    f"t{n:05d}",
-                    0,
-                    text,
-                    "stop",
-                    300,
-                    3,
-                    None,
-                    "server",
-                    ttft_s=ttft,
-                    e2e_s=ttft + 0.05,
-                    tpot_s=0.02,
-                    output_tokens_per_s=50.0,
-                )
-                score = ScoreRecord(cand, f"t{n:05d}", 0, "accuracy", float(correct), correct)
-                batch.append(ResultRecord(response, [score]))
-            store.save_results(run_id, batch)
-        store.set_run_status(run_id, "finished")
-    return run_id
+        return store_run(store, "bench-run", items=records, answers=answers, spec_name="bench")
 
 
 def main() -> None:
@@ -131,12 +84,11 @@ def main() -> None:
         spec = _spec()
         began = time.perf_counter()
         check = check_spec(spec)
-        ids = {v.candidate.label: v.candidate.id for v in check.verdicts}
         t_check = time.perf_counter()
         with open_store(db) as store:
-            evidence, items, _ = evidence_from_run(store, run_id, ids)
+            evidence, items, _ = evidence_from_run(store, run_id)
         t_read = time.perf_counter()
-        decision = decide(spec, check, evidence, items, run_id=run_id)
+        decision = decide_from_evidence(spec, check, evidence, items, run_id=run_id)
         t_decide = time.perf_counter()
         files = write_report(decision, Path(tmp) / "report")
         t_report = time.perf_counter()

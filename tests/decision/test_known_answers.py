@@ -105,7 +105,7 @@ def test_meeting_every_need_beats_a_higher_score_that_misses_one() -> None:
     assert cheap.meets_needs["quality"] is False and mid.meets_every_need
     rec = decision.recommendation
     assert rec.status == "chosen" and rec.id == MID
-    assert rec.headline.startswith(f"Choose {MID}")
+    assert rec.headline.startswith("Choose GPT-5 mini (openai/gpt-5-mini)")
 
 
 def test_no_measured_candidate_meeting_the_needs_is_said_and_the_next_step_named() -> None:

@@ -113,7 +113,7 @@ def test_loadtest_is_stored_and_decide_costs_the_endpoint_with_it(
     )
     assert decided.exit_code == 0, decided.output
     # The evaluation measured the endpoint at its load-tested operating point (not 64 at once).
-    assert f"served runs at concurrency {record.concurrency}" in decided.output
+    assert f"served evaluated at concurrency {record.concurrency}" in decided.output
     assert 1 <= server.app[STATS]["peak_active"] <= record.concurrency
     assert f"measured by load test {record.id}" in decided.output
     decision = json.loads((tmp_path / "out" / "decision.json").read_text())

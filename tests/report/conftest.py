@@ -1,53 +1,32 @@
-"""Decision dicts shaped like the decision engine's output, for the report tests and benchmark.
+"""Decisions made by the real decision step over a stored run, for the report tests.
 
-`make_decision()` builds a realistic support-ticket triage decision: API and self-hosted
-candidates (one excluded by licence), measured and catalog figures, a break-even curve,
-latency samples, per-category scores and items whose responses include hostile payloads.
+`make_decision()` writes a finished support-ticket triage run into a real SQLite store (API and
+self-hosted candidates, one not measured, one excluded by the hardware rule; answers with
+hostile payloads and rambling outputs), reads it back as evidence and decides, exactly as
+`llmpick decide` does after its evaluation. Tests that need an odd decision edit its JSON form
+and validate it back (`edited`), so every fixture has the shape the engine produces.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import random
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llmpick.constraints import check_spec
+from llmpick.decision import Decision, decide_from_evidence, evidence_from_run
+from llmpick.spec import Spec
+from llmpick.store import ItemRecord, open_store
+from llmpick.testing.stored_run import StoredAnswer, store_run
+
 PAYLOAD_SCRIPT = "<script>window.__pwned=1</script>"
 PAYLOAD_IMG = '<img src=x onerror="window.__pwned=1">'
 PAYLOAD_ITEM_ID = "t-payload"
 CATEGORIES = ("billing", "technical", "account", "shipping", "refund", "other")
-
-_FIELDS = ("id", "name", "vendor", "deployment", "open_weights", "q", "cost", "ttft", "measured")
-_API, _SELF = "api", "self-hosted"
-_CANDIDATES: list[dict[str, Any]] = [
-    dict(zip(_FIELDS, row, strict=True))
-    for row in (
-        # id, name, vendor, deployment, open weights, quality, $/month, TTFT p50 ms, measured
-        ("openai/gpt-4o-mini", "GPT-4o mini", "OpenAI", _API, False, 0.86, 118.0, 420.0, True),
-        ("anthropic/claude-haiku-4-5", "Claude Haiku 4.5", "Anthropic", _API, False, 0.88, 610.0,
-         520.0, False),
-        ("meta/llama-3.1-8b-instruct", "Llama 3.1 8B Instruct", "Meta", _SELF, True, 0.79, 540.0,
-         95.0, True),
-        ("qwen/qwen2.5-7b-instruct", "Qwen2.5 7B Instruct", "Qwen", _SELF, True, 0.81, 540.0,
-         90.0, True),
-        ("google/gemini-2.5-flash", "Gemini 2.5 Flash", "Google", _API, False, 0.87, 260.0,
-         380.0, True),
-        ("mistral/mistral-small-3.1", "Mistral Small 3.1", "Mistral", _SELF, True, 0.83, 1080.0,
-         140.0, True),
-        ("microsoft/phi-4", "Phi-4", "Microsoft", _SELF, True, 0.8, 1080.0, 150.0, True),
-        ("local/smollm2-360m", "SmolLM2 360M", "Hugging Face", _SELF, True, 0.41, 35.0, 30.0, True),
-        ("openai/gpt-4.1", "GPT-4.1", "OpenAI", _API, False, 0.9, 1900.0, 610.0, False),
-        ("google/gemma-3-27b-it", "Gemma 3 27B", "Google", _SELF, True, 0.84, 2150.0, 210.0, True),
-        ("meta/llama-3.3-70b-instruct", "Llama 3.3 70B Instruct", "Meta", _SELF, True, 0.87,
-         4300.0, 260.0, False),
-    )
-]  # fmt: skip
-_EXCLUDED = _CANDIDATES.pop()
-_LICENCE = "Llama 3.3 Community Licence is not on the allowed list."
-_CARD = "MMLU from https://example.org/model-card (2026-11-28)"
 
 _TICKETS = {
     "billing": "I was charged twice for my subscription this month, invoice #{n}. Please fix it.",
@@ -57,90 +36,6 @@ _TICKETS = {
     "refund": "Please refund order {n}; the item arrived broken and I'd like my money back.",
     "other": "Do you have a student discount? I'm asking for a class of {n} people.",
 }
-
-
-def _candidate(spec: dict[str, Any], rng: random.Random, eligible: bool = True) -> dict[str, Any]:
-    measured = spec["measured"]
-    half_width = 0.09 if measured else 0.0
-    ttft_samples = [round(rng.lognormvariate(0, 0.35) * spec["ttft"], 1) for _ in range(60)]
-    e2e_samples = [round(t + rng.lognormvariate(0, 0.3) * 80, 1) for t in ttft_samples]
-    cost = spec["cost"]
-    is_open = spec["open_weights"]
-    return {
-        "id": spec["id"],
-        "label": f"{spec['name']} ({spec['deployment']})",
-        "name": spec["name"],
-        "vendor": spec["vendor"],
-        "deployment": spec["deployment"],
-        "open_weights": is_open,
-        "eligible": eligible,
-        "exclusions": []
-        if eligible
-        else [
-            {"rule": "licence", "message": _LICENCE},
-            {"rule": "hardware", "message": "needs 2×H100 80GB; the spec allows 1×L4."},
-        ],
-        "warnings": [{"rule": "lifecycle", "message": "Deprecation announced for 2027-03-01."}]
-        if spec["id"] == "openai/gpt-4.1"
-        else [],
-        "measured": measured,
-        "not_measured_reason": None if measured else "not measured (set the vendor's API key)",
-        "quality": {
-            "metric": "accuracy",
-            "mean": spec["q"],
-            "ci_low": round(spec["q"] - half_width, 3) if measured else None,
-            "ci_high": round(min(spec["q"] + half_width, 1.0), 3) if measured else None,
-            "n": 60 if measured else None,
-            "provenance": "measured" if measured else "catalog",
-            "source": "run 12" if measured else _CARD,
-        },
-        "per_category": {
-            category: {"mean": round(min(max(spec["q"] + rng.uniform(-0.15, 0.1), 0), 1), 2),
-                       "n": 10}
-            for category in CATEGORIES
-        }
-        if measured
-        else {},
-        "latency": {
-            "ttft_p50_ms": spec["ttft"],
-            "ttft_p95_ms": round(spec["ttft"] * 1.9, 1),
-            "e2e_p50_ms": round(spec["ttft"] + 80, 1),
-            "e2e_p95_ms": round(spec["ttft"] * 1.9 + 160, 1),
-            "tpot_ms": 12.0,
-            "output_tokens_per_s": 83.0,
-            "provenance": "measured" if measured else "estimate",
-            "source": "bench run 12, 8 concurrent" if measured else "vendor median, catalog",
-            "ttft_samples_ms": ttft_samples if measured else [],
-            "e2e_samples_ms": e2e_samples if measured else [],
-        },
-        "cost": {
-            "usd_per_month": cost,
-            "usd_per_1k_requests": round(cost / 1200, 4),
-            "usd_per_correct_answer": round(cost / 1200 / 1000 / spec["q"], 6),
-            "provenance": "estimate" if is_open else "catalog",
-            "source": "GPU list price × hours" if is_open else "https://example.org/pricing",
-            "as_of": "2026-11-28",
-            "breakdown": {
-                "input": None if is_open else round(cost * 0.8, 2),
-                "cached_input": None if is_open else 0.0,
-                "output": None if is_open else round(cost * 0.2, 2),
-                "gpu": cost if is_open else None,
-                "operations": 0.0 if is_open else None,
-                "hardware": "1xL4" if is_open else None,
-                "replicas": 1 if is_open else None,
-            },
-            "assumptions": ["730 hours per month", "no prompt caching"] if not is_open else
-            ["1×L4 at $0.74/h, 24/7", "throughput at p95 TTFT ≤ 1 s: 12 req/s"],
-        },
-        "criteria": {"quality": spec["q"], "latency": 0.6, "cost": 0.7,
-                     "control": 0.9 if is_open else 0.2, "lock_in": 0.9 if is_open else 0.3},
-        "score": round(spec["q"] * 0.7 + 0.2, 3),
-        "meets_needs": {"quality": spec["q"] >= 0.8, "latency": True,
-                        "budget": cost <= 1000 or None},
-        "pareto": False,  # set by make_decision once all candidates are known
-        "p_best": None,
-        "rank": None,
-    }  # fmt: skip
 
 
 def _response_text(
@@ -154,16 +49,56 @@ def _response_text(
     return rng.choice([c for c in CATEGORIES if c != category])
 
 
-def _crossing(curve: list[dict[str, float]]) -> float | None:
-    """Where the open line first drops to the closed one (log-log interpolation), if it does."""
-    for before, after in itertools.pairwise(curve):
-        gap_before = math.log(before["open_usd_per_month"] / before["closed_usd_per_month"])
-        gap_after = math.log(after["open_usd_per_month"] / after["closed_usd_per_month"])
-        if gap_before > 0 >= gap_after:
-            t = gap_before / (gap_before - gap_after)
-            low, high = math.log(before["requests_per_day"]), math.log(after["requests_per_day"])
-            return round(math.exp(low + t * (high - low)), 1)
-    return None
+# label (catalog id), skill, TTFT in seconds: best first.
+MEASURED: list[tuple[str, float, float]] = [
+    ("anthropic/claude-haiku-4-5", 0.9, 0.45),
+    ("openai/gpt-4o-mini", 0.86, 0.42),
+    ("meta/llama-3.1-8b-instruct", 0.79, 0.1),
+    ("qwen/qwen2.5-7b-instruct", 0.81, 0.09),
+    ("google/gemini-2.5-flash", 0.85, 0.38),
+    ("mistral/mistral-small-3.1-24b-instruct-2503", 0.83, 0.14),
+    ("microsoft/phi-4", 0.8, 0.15),
+    ("local/smollm2-135m-instruct", 0.41, 0.03),
+    ("google/gemma-3-27b-it", 0.84, 0.21),
+    ("qwen/qwen2.5-14b-instruct", 0.82, 0.18),
+]
+NOT_MEASURED = "openai/gpt-4.1"
+EXCLUDED = "meta/llama-3.3-70b-instruct"  # needs more than the one L4 on hand
+
+
+def make_spec(labels: list[str]) -> Spec:
+    return Spec.model_validate(
+        {
+            "name": "support-ticket-triage",
+            "description": "Route incoming support tickets to one of six queues <fast & cheap>.",
+            "needs": {
+                "quality": {"metric": "accuracy", "min_value": 0.8},
+                "latency": {"ttft_p95_ms": 1000},
+                "budget": {"usd_per_month": 1000},
+                "volume": {
+                    "requests_per_day": 40000,
+                    "mean_input_tokens": 350,
+                    "mean_output_tokens": 5,
+                },
+            },
+            "constraints": {
+                "infrastructure": {
+                    "hardware": ["1xL4"],
+                    "may_rent_cloud_gpus": False,
+                    "gpu_usd_per_hour": {"L4": 0.74},
+                    "ops_hours_per_month": 2,
+                },
+            },
+            "weights": {
+                "quality": 0.4,
+                "latency": 0.15,
+                "cost": 0.25,
+                "control": 0.1,
+                "lock_in": 0.1,
+            },
+            "candidates": [*labels, NOT_MEASURED, EXCLUDED],
+        }
+    )
 
 
 def make_decision(
@@ -174,142 +109,93 @@ def make_decision(
     payload: bool = True,
     input_chars: int = 200,
     long_every: int = 37,
-) -> dict[str, Any]:
-    """A decision dict like the engine's; `payload` puts hostile HTML in the last item."""
+    draws: int = 200,
+) -> Decision:
+    """A decision from the real engine over a stored run; `payload` puts hostile HTML in the
+    last item and its answers."""
     rng = random.Random(seed)
-    chosen = [_candidate(spec, rng) for spec in _CANDIDATES[:n_candidates]]
-    chosen.sort(key=lambda c: -c["score"])
-    for rank, candidate in enumerate(chosen, start=1):
-        candidate["rank"] = rank
-        candidate["p_best"] = round(0.64 / rank, 3)
-    excluded = _candidate(_EXCLUDED, rng, eligible=False)
+    chosen = MEASURED[:n_candidates]
     items = []
     for index in range(n_items):
         category = CATEGORIES[index % len(CATEGORIES)]
         text = _TICKETS[category].format(n=1000 + index)
         while len(text) < input_chars:
             text += " " + _TICKETS[category].format(n=index)
-        responses = {}
-        for candidate in chosen:
-            correct = rng.random() < candidate["quality"]["mean"]
-            response = _response_text(category, correct, rng, long_every, index)
-            responses[candidate["id"]] = {
-                "text": response,
-                "score": 1.0 if correct else 0.0,
-                "ttft_ms": round(
-                    rng.lognormvariate(0, 0.3) * candidate["latency"]["ttft_p50_ms"], 1
-                ),
-                "error": None,
-            }
-        items.append(
-            {
-                "item_id": f"t{index:05d}",
-                "input": text,
-                "expected": category,
-                "category": category,
-                "responses": responses,
-            }
-        )
+        items.append(ItemRecord(f"t{index:05d}", index, text, category, category))
+    answers: dict[str, dict[str, StoredAnswer]] = {}
+    for label, skill, ttft in chosen:
+        answers[label] = {}
+        for index, item in enumerate(items):
+            correct = rng.random() < skill
+            answers[label][item.item_id] = StoredAnswer(
+                _response_text(item.category or "", correct, rng, long_every, index),
+                1.0 if correct else 0.0,
+                ttft_s=round(rng.lognormvariate(0, 0.3) * ttft, 4),
+            )
     if payload and items:
-        hostile = items[-1]
-        hostile["item_id"] = PAYLOAD_ITEM_ID
-        hostile["input"] = f"Ticket text {PAYLOAD_IMG} </script><script>window.__pwned=1</script>"
-        first, *rest = chosen
-        hostile["responses"][first["id"]]["text"] = f"billing {PAYLOAD_SCRIPT}"
-        for candidate in rest:
-            hostile["responses"][candidate["id"]]["text"] = PAYLOAD_IMG
-        if len(chosen) > 1:
-            hostile["responses"][chosen[1]["id"]]["error"] = "HTTP 500: <b>upstream</b> & failed"
-    best_open = next((c for c in chosen if c["open_weights"]), None)
-    best_closed = next((c for c in chosen if not c["open_weights"]), None)
-    curve = []
-    volume = 1000.0
-    while volume <= 2_000_000:
-        closed = volume / 40000 * (best_closed["cost"]["usd_per_month"] if best_closed else 118.0)
-        replicas = max(1, -(-volume // 150_000))
-        open_cost = replicas * (best_open["cost"]["usd_per_month"] if best_open else 540.0)
-        curve.append({"requests_per_day": volume, "open_usd_per_month": open_cost,
-                      "closed_usd_per_month": round(closed, 2)})  # fmt: skip
-        volume *= 1.5
-    crossing = _crossing(curve)
-    for candidate in chosen:
-        cost, quality = candidate["cost"]["usd_per_month"], candidate["quality"]["mean"]
-        candidate["pareto"] = not any(
-            (o["cost"]["usd_per_month"], -o["quality"]["mean"]) < (cost, -quality)
-            and o["quality"]["mean"] >= quality
-            for o in chosen
+        last = items[-1]
+        hostile = ItemRecord(
+            PAYLOAD_ITEM_ID,
+            last.position,
+            f"Ticket text {PAYLOAD_IMG} </script><script>window.__pwned=1</script>",
+            last.expected,
+            last.category,
         )
-    winner = chosen[0]
-    return {
-        "llmpick_version": "0.1.0",
-        "spec_hash": "sha256:" + "ab12" * 16,
-        "spec_path": "examples/quickstart/llmpick.yaml",
-        "generated_at": "2026-11-28T17:00:00Z",
-        "run_id": "run-12",
-        "name": "support-ticket-triage",
-        "description": "Route incoming support tickets to one of six queues <fast & cheap>.",
-        "needs": {
-            "task": "classification",
-            "quality": {"metric": "accuracy", "min": 0.8},
-            "latency": {"ttft_p95_ms": 1000},
-            "budget": {"usd_per_month": 1000},
-            "languages": ["en", "de"],
-        },
-        "constraints": {
-            "licences": ["apache-2.0", "mit", "proprietary-api"],
-            "data_residency": "EU",
-            "hardware": {"gpus": ["L4"], "max_gpus": 1},
-        },
-        "weights": {"quality": 0.4, "latency": 0.15, "cost": 0.25, "control": 0.1, "lock_in": 0.1},
-        "volume": {"requests_per_day": 40000, "mean_input_tokens": 350, "mean_output_tokens": 5},
-        "recommendation": {
-            "id": winner["id"],
-            "label": winner["name"],
-            "reasons": [
-                "Highest weighted score (quality 0.4, cost 0.25).",
-                "Meets the accuracy need of 0.8 on your data.",
-            ],
-            "runner_up": chosen[1]["id"] if len(chosen) > 1 else None,
-            "best_open": best_open["id"] if best_open else None,
-            "best_closed": best_closed["id"] if best_closed else None,
-            "what_would_change": ["Above ~150k requests/day self-hosting becomes cheaper."],
-            "confidence": 0.83,
-        },
-        "candidates": [*chosen, excluded],
-        "break_even": {
-            "open_id": best_open["id"] if best_open else None,
-            "closed_id": best_closed["id"] if best_closed else None,
-            "requests_per_day": crossing,
-            "note": "Self-hosting includes one always-on replica; ops time not priced.",
-            "curve": curve,
-        },
-        "sensitivity": {
-            "volume_flip_requests_per_day": crossing,
-            "volume_flip_note": "the best open model takes over",
-            "volume_flip_winner": best_open["id"] if best_open else None,
-            "weight_changes": [{"weight": "cost", "delta": 0.12, "new_winner": chosen[-1]["id"]}],
-        },
-        "provenance_legend": {
-            "measured": "measured by llmpick on your dataset/endpoint in this run",
-            "catalog": "from the bundled catalog (source and date given)",
-            "estimate": "computed from catalog facts and stated assumptions",
-            "assumed": "a default assumption you can override in the spec",
-        },
-        "items": items,
-    }
+        items[-1] = hostile
+        for n, (label, _, _) in enumerate(chosen):
+            old = answers[label].pop(last.item_id)
+            text = f"billing {PAYLOAD_SCRIPT}" if n == 0 else PAYLOAD_IMG
+            error = "HTTP 500: <b>upstream</b> & failed" if n == 1 else None
+            answers[label][PAYLOAD_ITEM_ID] = StoredAnswer(
+                None if error else text, None if error else old.score, old.ttft_s, error=error
+            )
+    spec = make_spec([label for label, _, _ in chosen])
+    with tempfile.TemporaryDirectory() as folder, open_store(Path(folder) / "run.sqlite") as store:
+        run_id = store_run(
+            store,
+            "run-12",
+            items=items,
+            answers=answers,
+            not_measured={NOT_MEASURED: "not measured (set OPENAI_API_KEY)"},
+            spec_name=spec.name or "",
+        )
+        evidence, dataset_items, _ = evidence_from_run(store, run_id)
+    return decide_from_evidence(
+        spec,
+        check_spec(spec),
+        evidence,
+        dataset_items,
+        spec_text="name: support-ticket-triage\n",
+        spec_path="examples/quickstart/llmpick.yaml",
+        run_id=run_id,
+        seed=seed,
+        draws=draws,
+    )
+
+
+def edited(decision: Decision, change: Callable[[dict[str, Any]], None]) -> Decision:
+    """The decision with its JSON form changed by `change`, validated back into a Decision."""
+    data = decision.model_dump(mode="json")
+    change(data)
+    return Decision.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def _decision_once() -> Decision:
+    return make_decision()
 
 
 @pytest.fixture
-def decision() -> dict[str, Any]:
-    return make_decision()
+def decision(_decision_once: Decision) -> Decision:
+    return _decision_once
 
 
 @pytest.fixture(scope="session")
 def large_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """report.html for 10,000 items × 10 candidates with ~350-token inputs (written once)."""
+    """report.html for 10,000 items x 10 candidates with ~350-token inputs (written once)."""
     from llmpick.report import write_report
 
-    decision = make_decision(10_000, 10, input_chars=1400)
+    decision = make_decision(10_000, 10, input_chars=1400, draws=100)
     return write_report(decision, tmp_path_factory.mktemp("large-report")).html
 
 

@@ -18,7 +18,7 @@ def _table(data: Any) -> dict[str, Any]:
 
 
 def test_hostile_text_cannot_leave_the_json_element() -> None:
-    decision = make_decision(3, 2, payload=False)
+    decision = make_decision(3, 2, payload=False).model_dump(mode="json")
     decision["items"][0]["input"] = HOSTILE
     decision["items"][0]["item_id"] = "</script>"
 
@@ -31,7 +31,7 @@ def test_hostile_text_cannot_leave_the_json_element() -> None:
 
 
 def test_items_keep_their_responses_and_flags() -> None:
-    decision = make_decision(12, 3, payload=False, long_every=0)
+    decision = make_decision(12, 3, payload=False, long_every=0).model_dump(mode="json")
     first = decision["items"][0]
 
     table = _table(build_browser_data(decision))
@@ -59,7 +59,7 @@ def test_items_keep_their_responses_and_flags() -> None:
 
 
 def test_long_texts_are_cut_to_fit_the_budget_and_marked() -> None:
-    decision = make_decision(200, 4, long_every=3)
+    decision = make_decision(200, 4, long_every=3).model_dump(mode="json")
     unlimited = build_browser_data(decision)
 
     data = build_browser_data(decision, budget_bytes=unlimited.size_bytes // 3)
@@ -74,10 +74,11 @@ def test_long_texts_are_cut_to_fit_the_budget_and_marked() -> None:
 
 
 def test_items_are_dropped_only_when_even_short_texts_do_not_fit() -> None:
-    decision = make_decision(400, 3, input_chars=300)
+    typed = make_decision(400, 3, input_chars=300)
+    decision = typed.model_dump(mode="json")
 
     data = build_browser_data(decision, budget_bytes=20_000)
-    html = render_html(decision, budget_bytes=20_000)
+    html = render_html(typed, budget_bytes=20_000)
 
     assert 0 < data.items_included < 400
     assert len(_table(data)["items"]) == data.items_included

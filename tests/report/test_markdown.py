@@ -6,16 +6,20 @@ from typing import Any
 
 import pytest
 
+from llmpick.decision import Decision
 from llmpick.report import markdown_escape, render_markdown
+from llmpick.report._view import format_ci
 
-from .conftest import PAYLOAD_IMG
+from .conftest import PAYLOAD_IMG, edited
 
 
-def test_record_has_the_adr_sections(decision: dict[str, Any]) -> None:
+def test_record_has_the_adr_sections(decision: Decision) -> None:
     text = render_markdown(decision)
 
-    assert text.startswith("# Use Claude Haiku 4.5 for support-ticket-triage\n")
+    assert decision.recommendation.status == "chosen"
+    assert text.startswith(f"# Use {decision.recommendation.label} for support-ticket-triage\n")
     assert "- Status: proposed" in text
+    assert "- Evidence: 5 candidate(s) measured on the dataset, 1 eligible" in text
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == [
         "## Context",
@@ -26,25 +30,27 @@ def test_record_has_the_adr_sections(decision: dict[str, Any]) -> None:
     ]
     assert "### What would change this decision" in text
     assert "40k requests per day" in text
-    assert (
-        "requests per day, where Qwen2.5 7B Instruct (`qwen/qwen2.5-7b-instruct`) would win" in text
-    )
+    assert "### What to measure next" in text and "`openai/gpt-4.1`" in text
 
 
-def test_options_table_lists_every_candidate_with_exclusions(decision: dict[str, Any]) -> None:
+def test_options_table_lists_every_candidate_with_exclusions(decision: Decision) -> None:
     text = render_markdown(decision)
 
     rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
     option_rows = [r for r in rows if "| Option |" not in r and r.count("|") == 10]
-    assert len(option_rows) == len(decision["candidates"])
+    assert len(option_rows) == len(decision.candidates)
     excluded = next(r for r in option_rows if "llama-3.3-70b" in r)
-    assert "excluded: Llama 3.3 Community Licence is not on the allowed list." in excluded
-    assert "0.87 [0.78, 0.96] (measured)" in text
+    assert "excluded: " in excluded
+    best = decision.candidates[0]
+    assert f"{format_ci(best.quality.model_dump())} (measured)" in text
 
 
-def test_untrusted_text_cannot_inject_markup(decision: dict[str, Any]) -> None:
-    decision["candidates"][0]["name"] = "Evil | model\n# heading"
-    decision["recommendation"]["reasons"] = [PAYLOAD_IMG, "[click](javascript:alert(1))"]
+def test_untrusted_text_cannot_inject_markup(decision: Decision) -> None:
+    def hostile(data: dict[str, Any]) -> None:
+        data["candidates"][0]["name"] = "Evil | model\n# heading"
+        data["recommendation"]["reasons"] = [PAYLOAD_IMG, "[click](javascript:alert(1))"]
+
+    decision = edited(decision, hostile)
 
     text = render_markdown(decision)
 

@@ -6,10 +6,10 @@ Needs the Debian package `chromium` (`apt-get install -y chromium`); skipped whe
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from llmpick.decision import Decision
 from llmpick.report import write_report
 
 from .chromium import find_chromium, open_page
@@ -42,7 +42,7 @@ PAGE_STATE = """(() => ({
 
 
 async def test_report_renders_with_four_charts_and_no_errors(
-    decision: dict[str, Any], out_dir: Path
+    decision: Decision, out_dir: Path
 ) -> None:
     files = write_report(decision, out_dir)
     assert CHROMIUM is not None
@@ -67,7 +67,7 @@ async def test_report_renders_with_four_charts_and_no_errors(
 
 
 async def test_hostile_model_output_runs_nothing_while_paging(
-    decision: dict[str, Any], out_dir: Path
+    decision: Decision, out_dir: Path
 ) -> None:
     files = write_report(decision, out_dir)
     assert CHROMIUM is not None
@@ -89,14 +89,12 @@ async def test_hostile_model_output_runs_nothing_while_paging(
     assert page.errors == []
 
 
-async def test_filters_match_the_data(decision: dict[str, Any], out_dir: Path) -> None:
+async def test_filters_match_the_data(decision: Decision, out_dir: Path) -> None:
     files = write_report(decision, out_dir)
-    first_id = decision["candidates"][0]["id"]
-    wrong_for_first = sum(
-        1 for item in decision["items"] if item["responses"][first_id]["score"] < 1
-    )
+    first_id = decision.candidates[0].id
+    wrong_for_first = sum(1 for item in decision.items if (item.responses[first_id].score or 0) < 1)
     disagreeing = sum(
-        1 for item in decision["items"] if len({r["score"] for r in item["responses"].values()}) > 1
+        1 for item in decision.items if len({r.score for r in item.responses.values()}) > 1
     )
     assert CHROMIUM is not None
 

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 import llmpick.report
+from llmpick.constraints import check_spec
+from llmpick.decision import Decision, decide_from_evidence
 from llmpick.report import (
     ReportError,
     ReportFiles,
@@ -21,7 +23,7 @@ from llmpick.report import (
     write_report,
 )
 
-from .conftest import PAYLOAD_IMG, PAYLOAD_SCRIPT
+from .conftest import PAYLOAD_IMG, PAYLOAD_SCRIPT, edited, make_spec
 
 MAX_HTML_BYTES = 10 * 1024 * 1024
 
@@ -32,7 +34,7 @@ def test_public_api_is_complete() -> None:
     assert set(llmpick.report.__all__) == public - modules - {"annotations"}
 
 
-def test_writes_the_three_files(decision: dict[str, Any], out_dir: Path) -> None:
+def test_writes_the_three_files(decision: Decision, out_dir: Path) -> None:
     files = write_report(decision, out_dir)
 
     assert isinstance(files, ReportFiles)
@@ -45,16 +47,21 @@ def test_writes_the_three_files(decision: dict[str, Any], out_dir: Path) -> None
     ]
 
 
-def test_json_round_trips(decision: dict[str, Any], out_dir: Path) -> None:
+def test_json_round_trips(decision: Decision, out_dir: Path) -> None:
     files = write_report(decision, out_dir)
 
-    assert json.loads(files.json.read_text(encoding="utf-8")) == decision
-    assert files.json.read_text(encoding="utf-8").startswith('{\n  "llmpick_version"')
+    text = files.json.read_text(encoding="utf-8")
+    assert json.loads(text) == decision.model_dump(mode="json")
+    assert Decision.model_validate_json(text) == decision
+    assert text.startswith('{\n  "llmpick_version"')
 
 
-def test_json_writes_non_finite_numbers_as_null(decision: dict[str, Any], out_dir: Path) -> None:
-    decision["break_even"]["requests_per_day"] = math.inf
-    decision["candidates"][0]["score"] = math.nan
+def test_json_writes_non_finite_numbers_as_null(decision: Decision, out_dir: Path) -> None:
+    def non_finite(data: dict[str, Any]) -> None:
+        data["break_even"]["requests_per_day"] = math.inf
+        data["candidates"][0]["score"] = math.nan
+
+    decision = edited(decision, non_finite)
 
     files = write_report(decision, out_dir)
 
@@ -63,17 +70,17 @@ def test_json_writes_non_finite_numbers_as_null(decision: dict[str, Any], out_di
     assert written["candidates"][0]["score"] is None
 
 
-def test_json_keeps_a_lone_surrogate_from_model_output(
-    decision: dict[str, Any], out_dir: Path
-) -> None:
-    decision["items"][0]["responses"]["openai/gpt-4o-mini"]["text"] = "broken \ud800 output"
+def test_json_keeps_a_lone_surrogate_from_model_output(decision: Decision, out_dir: Path) -> None:
+    def surrogate(data: dict[str, Any]) -> None:
+        data["items"][0]["responses"]["openai/gpt-4o-mini"]["text"] = "broken \ud800 output"
 
+    decision = edited(decision, surrogate)
     files = write_report(decision, out_dir)
 
-    assert json.loads(files.json.read_text(encoding="utf-8")) == decision
+    assert json.loads(files.json.read_text(encoding="utf-8")) == decision.model_dump(mode="json")
 
 
-def test_html_has_four_charts_and_every_section(decision: dict[str, Any]) -> None:
+def test_html_has_four_charts_and_every_section(decision: Decision) -> None:
     html = render_html(decision)
 
     charts = re.findall(r'<svg [^>]*data-chart="([a-z-]+)"', html)
@@ -90,12 +97,14 @@ def test_html_has_four_charts_and_every_section(decision: dict[str, Any]) -> Non
         "provenance",
     ):
         assert f'<section id="{section}">' in html
-    assert "Llama 3.3 Community Licence is not on the allowed list." in html
+    excluded = decision.candidate("meta/llama-3.3-70b-instruct")
+    assert excluded is not None and not excluded.eligible
+    assert excluded.exclusions[0].message in unescape(html)
     assert "Closed models: catalog list prices at your volume, not measured bills." in html
     assert 'class="prov prov-catalog"' in html and 'class="prov prov-measured"' in html
 
 
-def test_html_is_self_contained(decision: dict[str, Any]) -> None:
+def test_html_is_self_contained(decision: Decision) -> None:
     html = render_html(decision)
 
     loads = re.findall(r"<(?:script|link|img|iframe|object|embed)\b[^>]*\b(?:src|href)=", html)
@@ -104,11 +113,15 @@ def test_html_is_self_contained(decision: dict[str, Any]) -> None:
     assert "default-src 'none'" in unescape(html)  # a CSP: no fetches, only our script runs
 
 
-def test_untrusted_text_is_escaped_everywhere(decision: dict[str, Any]) -> None:
-    decision["candidates"][0]["name"] = '<b onmouseover="x()">Evil</b>'
-    decision["needs"]["task"] = "</script><script>alert(1)</script>"
-    decision["recommendation"]["reasons"].append("<iframe src=//x>")
-    decision["candidates"][0]["cost"]["source"] = "javascript:alert(1)"
+def test_untrusted_text_is_escaped_everywhere(decision: Decision) -> None:
+    def hostile(data: dict[str, Any]) -> None:
+        data["candidates"][0]["name"] = '<b onmouseover="x()">Evil</b>'
+        data["needs"]["task"] = "</script><script>alert(1)</script>"
+        data["recommendation"]["reasons"].append("<iframe src=//x>")
+        data["recommendation"]["headline"] = "<iframe src=//y>"
+        data["candidates"][0]["cost"]["source"] = "javascript:alert(1)"
+
+    decision = edited(decision, hostile)
 
     html = render_html(decision)
 
@@ -125,35 +138,31 @@ def test_untrusted_text_is_escaped_everywhere(decision: dict[str, Any]) -> None:
     assert PAYLOAD_SCRIPT in json.dumps(items["strings"], ensure_ascii=False)
 
 
-def test_partial_decision_still_renders(out_dir: Path) -> None:
-    files = write_report({"name": "empty", "candidates": [{"id": "x/y"}], "items": None}, out_dir)
+def test_a_decision_with_nothing_measured_still_renders(out_dir: Path) -> None:
+    spec = make_spec([]).model_copy(update={"name": "empty"})
+    decision = decide_from_evidence(spec, check_spec(spec), {}, [])
+    files = write_report(decision, out_dir)
 
     html = files.html.read_text(encoding="utf-8")
     assert len(re.findall(r'data-chart="[a-z-]+" data-empty="true"', html)) == 4
-    assert "No recommendation" in html
-    assert "# LLM choice for empty" in files.markdown.read_text(encoding="utf-8")
+    assert "Nothing to recommend yet" in html
+    markdown = files.markdown.read_text(encoding="utf-8")
+    assert markdown.startswith("# LLM choice for empty: Nothing to recommend yet")
+    assert "- Status: open: nothing measured yet" in markdown
 
 
-@pytest.mark.parametrize(
-    ("decision", "message"),
-    [
-        ("not a dict", "decision must be a dict"),
-        ({"candidates": "gpt"}, "decision['candidates'] must be a list"),
-        ({"items": {"t1": {}}}, "decision['items'] must be a list"),
-        ({"name": {1, 2}}, "decision cannot be written as JSON"),
-    ],
-)
-def test_wrong_shape_fails_clearly_and_writes_nothing(
-    decision: Any, message: str, out_dir: Path
+@pytest.mark.parametrize("decision", ["not a decision", {"candidates": []}, None])
+def test_something_else_than_a_decision_fails_clearly_and_writes_nothing(
+    decision: Any, out_dir: Path
 ) -> None:
-    with pytest.raises(ReportError, match=re.escape(message)):
+    with pytest.raises(ReportError, match="needs a llmpick Decision"):
         write_report(decision, out_dir)
 
     assert not out_dir.exists()
 
 
 def test_failed_write_leaves_the_previous_report_intact(
-    decision: dict[str, Any], out_dir: Path, monkeypatch: pytest.MonkeyPatch
+    decision: Decision, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = write_report(decision, out_dir)
     before = {p.name: p.read_bytes() for p in first}
@@ -162,14 +171,14 @@ def test_failed_write_leaves_the_previous_report_intact(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    decision["name"] = "second run"
+    decision = decision.model_copy(update={"name": "second run"})
     with pytest.raises(ReportError, match="No space left on device"):
         write_report(decision, out_dir)
 
     assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before  # no temp files left
 
 
-def test_unwritable_folder_is_a_clear_error(decision: dict[str, Any], tmp_path: Path) -> None:
+def test_unwritable_folder_is_a_clear_error(decision: Decision, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
 
@@ -189,8 +198,8 @@ def test_large_report_stays_under_10_mb(large_report: Path) -> None:
     assert len(data["items"]) == 10_000 and len(data["candidates"]) == 10
 
 
-def test_a_load_test_adds_its_curve_and_table(decision: dict[str, Any]) -> None:
-    decision["load_tests"] = [
+def test_a_load_test_adds_its_curve_and_table(decision: Decision) -> None:
+    tests = [
         {
             "candidate": "meta/llama-3.1-8b-instruct",
             "id": "lt-20261128-000000-abcdef",
@@ -212,6 +221,7 @@ def test_a_load_test_adds_its_curve_and_table(decision: dict[str, Any]) -> None:
             ],
         }
     ]
+    decision = edited(decision, lambda data: data.update(load_tests=tests))
     html = render_html(decision)
     charts = re.findall(r'<svg [^>]*data-chart="([a-z-]+)"', html)
     assert charts == ["quality-cost", "cost-volume", "latency", "capacity", "category-quality"]
@@ -223,5 +233,26 @@ def test_a_load_test_adds_its_curve_and_table(decision: dict[str, Any]) -> None:
     assert "`lt-20261128-000000-abcdef`" in markdown
 
 
-def test_without_a_load_test_there_is_no_load_test_section(decision: dict[str, Any]) -> None:
+def test_without_a_load_test_there_is_no_load_test_section(decision: Decision) -> None:
     assert 'id="load-tests"' not in render_html(decision)
+
+
+def test_decision_json_validates_against_its_published_schema(
+    decision: Decision, out_dir: Path
+) -> None:
+    import jsonschema
+
+    from llmpick.decision import decision_schema_text
+
+    committed = Path(__file__).parents[2] / "schema" / "decision.schema.json"
+    assert committed.read_text(encoding="utf-8") == decision_schema_text(), (
+        "schema/decision.schema.json is stale: run `llmpick schema --decision -o "
+        "schema/decision.schema.json`"
+    )
+    schema = json.loads(committed.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    written = json.loads(write_report(decision, out_dir).json.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(written)
+    written["recommendation"]["status"] = "probably fine"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(schema).validate(written)

@@ -104,14 +104,22 @@ def validate(
 
 def schema(
     output: Path | None = typer.Option(None, "--output", "-o", help="Write to a file instead."),
+    decision: bool = typer.Option(
+        False, "--decision", help="The schema of decision.json (what `decide` writes) instead."
+    ),
 ) -> None:
     """Print the JSON Schema of llmpick.yaml (editors use it to complete and check specs).
 
-    Example: llmpick schema -o llmpick.schema.json
+    Example: llmpick schema -o llmpick.schema.json    (or --decision for decision.json's)
     """
-    from llmpick.spec import json_schema_text
+    if decision:
+        from llmpick.decision import decision_schema_text
 
-    text = json_schema_text()
+        text = decision_schema_text()
+    else:
+        from llmpick.spec import json_schema_text
+
+        text = json_schema_text()
     if output is None:
         sys.stdout.write(text)
     else:

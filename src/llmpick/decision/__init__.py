@@ -37,6 +37,7 @@ from llmpick.decision._model import (
     Recommendation,
     Sensitivity,
     Serving,
+    decision_schema_text,
 )
 from llmpick.decision._scoring import CRITERIA, criteria, pareto_front, weighted_score
 
@@ -63,6 +64,7 @@ __all__ = [
     "Serving",
     "criteria",
     "decide_from_evidence",
+    "decision_schema_text",
     "evidence_from_run",
     "pareto_front",
     "percentile",

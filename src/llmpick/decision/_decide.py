@@ -38,6 +38,7 @@ from llmpick.decision._model import (
     LatencyFigure,
     LoadTestLevel,
     LoadTestSummary,
+    NeedCheck,
     PublishedScore,
     QualityFigure,
     RuleNote,
@@ -58,7 +59,6 @@ PROVENANCE_LEGEND = {
     "published": "a benchmark score a vendor or leaderboard published: not on your data, "
     "never used as quality",
 }
-
 
 
 def decide_from_evidence(
@@ -239,7 +239,7 @@ def _row(
             assumptions=list(cost.assumptions) if cost else [],
         ),
         needs=needs,
-        meets_needs={n.need: n.met for n in needs},
+        meets_needs=_meets_by_need(needs),
         meets_every_need=bool(needs) and all(n.met is not False for n in needs) and q is not None,
         criteria=scores[0] if scores else None,
         score=scores[1] if scores else None,
@@ -249,6 +249,21 @@ def _row(
         published=_published(cand),
         serving=_serving(cand),
     )
+
+
+def _meets_by_need(needs: Sequence[NeedCheck]) -> dict[str, bool | None]:
+    """One verdict per need: missed if any of its checks is missed (TTFT or end-to-end), unknown
+    if any is unknown, else met."""
+    out: dict[str, bool | None] = {}
+    for check in needs:
+        before = out.get(check.need, True)
+        if before is False or check.met is False:
+            out[check.need] = False
+        elif before is None or check.met is None:
+            out[check.need] = None
+        else:
+            out[check.need] = True
+    return out
 
 
 def _published(cand: Contender) -> list[PublishedScore]:

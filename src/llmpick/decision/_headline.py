@@ -131,11 +131,11 @@ def recommend(
         )
     if meets_all:
         status = "chosen"
-        headline = f"Choose {row.label}: it meets every need"
+        headline = f"Choose {_called(row)}: it meets every need"
     else:
         status = "no_candidate_meets_needs"
         headline = (
-            f"No candidate meets every need yet; the best measured option, {row.label}, misses "
+            f"No candidate meets every need yet; the best measured option, {_called(row)}, misses "
             + ", ".join(dict.fromkeys(n.need for n in misses))
         )
         reasons.append(
@@ -270,3 +270,8 @@ def _items_needed(
         f"{n_items} items"
     )
     return needed, basis
+
+
+def _called(row: CandidateRow) -> str:
+    """`GPT-4o mini (openai/gpt-4o-mini)`, or just the label when it is the name."""
+    return row.label if row.name == row.label else f"{row.name} ({row.label})"

@@ -12,6 +12,7 @@ The JSON Schema of `decision.json` is `Decision.model_json_schema()` (`llmpick s
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +40,7 @@ __all__ = [
     "Serving",
     "Status",
     "WeightChange",
+    "decision_schema_text",
 ]
 
 Provenance = Literal["measured", "catalog", "estimate", "assumed", "none"]
@@ -314,3 +316,14 @@ class Decision(_Frozen):
     def candidate(self, key: str | None) -> CandidateRow | None:
         """The row with this label (`id`), or None."""
         return next((c for c in self.candidates if c.id == key), None) if key else None
+
+
+def decision_schema_text() -> str:
+    """The JSON Schema of decision.json as stable, indented JSON (`llmpick schema --decision`;
+    committed as schema/decision.schema.json)."""
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "llmpick decision.json",
+        **Decision.model_json_schema(),
+    }
+    return json.dumps(schema, indent=2) + "\n"

@@ -78,7 +78,12 @@ def build_browser_data(
 
     for candidate in candidates(decision):
         candidate_id = as_text(candidate.get("id"))
-        if candidate_id and candidate.get("eligible") is not False:
+        # Only candidates with answers get a column: an unmeasured one would be all blanks.
+        if (
+            candidate_id
+            and candidate.get("eligible") is not False
+            and candidate.get("measured") is not False
+        ):
             candidate_index(candidate_id, candidate_name(candidate))
 
     strings: list[str] = []
