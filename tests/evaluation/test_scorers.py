@@ -11,6 +11,7 @@ from llmpick.evaluation import (
     Scorer,
     ScorerConfigError,
     build_scorer,
+    describe_scorers,
     register_scorer,
     scorer_kinds,
 )
@@ -215,3 +216,32 @@ def test_users_register_their_own() -> None:
 
     register_scorer(StartsWithYes)
     assert build_scorer("starts_with_yes_test").score(_sample("Yes!")).passed
+
+
+def test_every_kind_is_described_with_an_example_that_builds(tmp_path: Path) -> None:
+    (tmp_path / "my_checks.py").write_text("def is_polite(output, expected, item):\n    return 1\n")
+    described = {d.kind: d for d in describe_scorers()}
+    assert sorted(described) == scorer_kinds()
+    for kind, description in described.items():
+        if kind.endswith("_test"):
+            continue  # registered by another test, without a docstring or example
+        assert description.summary, kind
+        entry = dict(description.example)
+        assert entry.pop("type") == kind
+        name = entry.pop("name", None)
+        build_scorer(kind, name, entry, base_dir=tmp_path)  # raises if the example is wrong
+    choice = {o.name: o for o in described["choice"].options}
+    assert choice["choices"].required and choice["choices"].type == "list[str]"
+    assert choice["case_sensitive"].default is False
+    assert "base_dir" not in {o.name for o in described["python"].options}
+    assert "schema" in {o.name for o in described["json_schema"].options}  # the alias
+    assert "ambiguous" in described["choice"].details
+
+
+def test_the_spec_schema_names_every_built_in_scorer() -> None:
+    from llmpick.spec import json_schema
+
+    described = json_schema()["$defs"]["ScorerSpec"]["properties"]["type"]["description"]
+    built_in = [kind for kind in scorer_kinds() if not kind.endswith("_test")]
+    assert [kind for kind in built_in if f" {kind}," not in described] == []
+    assert "llmpick scorers list" in described

@@ -37,10 +37,10 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "provider_commands",
     "eval_commands",
     "runs_commands",
+    "scorer_commands",
     "serve_commands",
     "loadtest_commands",
     "decide_commands",
-    "gateway_commands",
 )
 
 
@@ -84,11 +84,6 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
             command.callback = _report_user_errors(command.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
-            # A group that acts when called bare (`llmpick gateway --config ...`) does so in
-            # its callback, which reports user errors the same way.
-            info = group.typer_instance.registered_callback
-            if info is not None and info.callback is not None:
-                info.callback = _report_user_errors(info.callback)
             _wrap_commands(group.typer_instance)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +49,13 @@ class LlmJudge(Scorer):
 
     kind = "llm_judge"
     is_async = True
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "llm_judge",
+        "name": "helpful",
+        "judge": "openai/gpt-4o-mini",
+        "rubric": "Answers the customer's question politely and correctly.",
+        "scale": "1-5",
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")

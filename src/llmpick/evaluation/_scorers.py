@@ -38,6 +38,8 @@ import math
 import re
 import string
 import sys
+import types
+import typing
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -58,8 +60,11 @@ __all__ = [
     "Score",
     "Scorer",
     "ScorerConfigError",
+    "ScorerDescription",
     "ScorerEnv",
+    "ScorerOption",
     "build_scorer",
+    "describe_scorers",
     "normalize_text",
     "register_scorer",
     "scorer_class",
@@ -135,6 +140,8 @@ class Scorer:
 
     kind: ClassVar[str]
     is_async: ClassVar[bool] = False
+    # A spec entry that uses this scorer, shown by `llmpick scorers list` (a test builds each).
+    example: ClassVar[Mapping[str, Any]] = {}
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -197,6 +204,102 @@ def build_scorer(
     return cls(metric or kind, parsed)
 
 
+@dataclass(frozen=True, slots=True)
+class ScorerOption:
+    """One option of a scorer kind, as `llmpick scorers list` shows it."""
+
+    name: str
+    type: str
+    required: bool
+    default: Any
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerDescription:
+    """What a scorer kind does, its options and a spec entry using it."""
+
+    kind: str
+    summary: str
+    details: str
+    options: tuple[ScorerOption, ...]
+    example: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for `--json`."""
+        return {
+            "kind": self.kind,
+            "summary": self.summary,
+            "details": self.details,
+            "options": [
+                {
+                    "name": o.name,
+                    "type": o.type,
+                    "required": o.required,
+                    "default": o.default,
+                    "description": o.description,
+                }
+                for o in self.options
+            ],
+            "example": dict(self.example),
+        }
+
+
+# Options llmpick fills in itself; a user never writes them.
+_INTERNAL_OPTIONS = frozenset({"base_dir"})
+
+
+def describe_scorers() -> list[ScorerDescription]:
+    """Every registered scorer kind (users' own included), read from its class: the docstring,
+    the `Options` model and `example`, so the listing cannot drift from the code."""
+    return [_describe(kind, scorer_class(kind)) for kind in scorer_kinds()]
+
+
+def _describe(kind: str, cls: type[Scorer]) -> ScorerDescription:
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    summary, _, details = doc.partition("\n\n")
+    options = []
+    for name, info in cls.Options.model_fields.items():
+        if name in _INTERNAL_OPTIONS:
+            continue
+        required = info.is_required()
+        default = None if required else info.get_default(call_default_factory=True)
+        options.append(
+            ScorerOption(
+                name=info.alias or name,
+                type=_type_name(info.annotation),
+                required=required,
+                default=default,
+                description=info.description or "",
+            )
+        )
+    example = dict(cls.example) or {"type": kind}
+    return ScorerDescription(
+        kind=kind,
+        summary=" ".join(summary.split()),
+        details=" ".join(details.split()),
+        options=tuple(options),
+        example=example,
+    )
+
+
+def _type_name(annotation: Any) -> str:
+    """A short, readable type as a user writes it: `list[str] | None`, `'any' | 'all'`."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin is Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if annotation is type(None):
+        return "None"
+    if origin is not None:
+        name = getattr(origin, "__name__", str(origin))
+        return f"{name}[{', '.join(_type_name(a) for a in args)}]" if args else name
+    return getattr(annotation, "__name__", str(annotation))
+
+
 # Text helpers ----------------------------------------------------------------------------------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -246,6 +349,7 @@ class ExactMatch(Scorer):
     """The answer equals the reference (surrounding whitespace ignored unless `strip: false`)."""
 
     kind = "exact"
+    example: ClassVar[Mapping[str, Any]] = {"type": "exact", "name": "accuracy"}
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -264,6 +368,11 @@ class NormalizedExactMatch(Scorer):
     """Equal after lower-casing and removing punctuation, articles and extra spaces."""
 
     kind = "normalized_exact"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "normalized_exact",
+        "name": "accuracy",
+        "remove_articles": True,
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -288,6 +397,11 @@ class Contains(Scorer):
     """
 
     kind = "contains"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "contains",
+        "name": "mentions_refund",
+        "values": ["refund"],
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -332,6 +446,13 @@ class RegexMatch(Scorer):
     """
 
     kind = "regex"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "regex",
+        "name": "accuracy",
+        "pattern": r"answer:\s*([A-D])",
+        "ignore_case": True,
+        "group": 1,
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -410,6 +531,12 @@ class Choice(Scorer):
     """
 
     kind = "choice"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "choice",
+        "name": "accuracy",
+        "choices": ["billing", "technical", "other"],
+        "aliases": {"billing": ["invoice"]},
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -497,6 +624,7 @@ class Numeric(Scorer):
     """
 
     kind = "numeric"
+    example: ClassVar[Mapping[str, Any]] = {"type": "numeric", "name": "accuracy", "rel_tol": 0.01}
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -543,6 +671,7 @@ class JsonValid(Scorer):
     """The answer parses as JSON."""
 
     kind = "json_valid"
+    example: ClassVar[Mapping[str, Any]] = {"type": "json_valid", "name": "valid_json"}
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -562,6 +691,11 @@ class JsonSchemaValid(Scorer):
     """The answer is JSON that satisfies a JSON Schema (`schema` inline or `schema_path`)."""
 
     kind = "json_schema"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "json_schema",
+        "name": "schema_ok",
+        "schema": {"type": "object", "required": ["queue"]},
+    }
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -626,6 +760,7 @@ class TokenF1(Scorer):
     """Word overlap with the reference (SQuAD F1, 0..1); `pass_threshold` adds pass/fail."""
 
     kind = "token_f1"
+    example: ClassVar[Mapping[str, Any]] = {"type": "token_f1", "name": "f1", "pass_threshold": 0.6}
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -647,6 +782,11 @@ class PythonFunction(Scorer):
     """
 
     kind = "python"
+    example: ClassVar[Mapping[str, Any]] = {
+        "type": "python",
+        "name": "polite",
+        "function": "my_checks:is_polite",
+    }
     is_async = True
 
     class Options(BaseModel):

@@ -376,7 +376,11 @@ class ScorerSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="Scorer kind: exact, normalized_exact, contains, choice, ...")
+    type: str = Field(
+        description="Scorer kind: exact, normalized_exact, contains, regex, choice, numeric, "
+        "json_valid, json_schema, token_f1, llm_judge, python, or one you registered; "
+        "`llmpick scorers list` shows each one's options and an example."
+    )
     name: str | None = Field(None, description="Metric name (default: the type).")
 
     @property
