@@ -157,10 +157,15 @@ def decide(
                 limit=options.limit,
                 only=eligible,
                 concurrency_for=points,
+                reuse_finished=True,
             )
             outcome = asyncio.run(run_async(loaded, opened, run_options, progress=progress))
             run_id = outcome.run_id
-            if outcome.resumed:
+            if outcome.reused:
+                notes.append(
+                    f"reused run {run_id}: the same evaluation had finished, so nothing was called"
+                )
+            elif outcome.resumed:
                 notes.append(f"resumed run {run_id}: {outcome.skipped_done} results were stored")
             evidence, items, _ = evidence_from_run(opened, run_id)
     spec_path = str(loaded.path) if isinstance(loaded, LoadedSpec) else None

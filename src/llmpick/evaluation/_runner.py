@@ -11,16 +11,30 @@ Each result (response, scores, cache entry) is committed to the store as soon as
 A run is identified by a fingerprint of what it measures (items, prompts, candidates, scorers,
 options); starting the same run again resumes the unfinished one: finished items are skipped and
 the cache answers any call already made, so a run killed even with SIGKILL loses nothing and
-repeats no request that had completed.
+repeats no request that had completed. SIGTERM and SIGHUP stop a run like Ctrl-C does: it is
+marked `interrupted` and resumes when started again.
+
+Several processes can share one store. A run being executed is leased by one process (renewed
+while it runs, lost at once when that process dies); a second process starting the same run
+waits for it to finish and then answers from the cache. A call being made is claimed by its
+cache key, so a process never calls a model for a key another process is calling: it waits for
+that answer and reads it from the cache. A result is either stored or the run is not finished:
+while another process holds the database's lock, results wait in memory and are retried.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,20 +65,48 @@ from llmpick.store import (
     ItemRecord,
     ResponseRecord,
     ResultRecord,
+    RunLease,
     RunRecord,
     ScoreRecord,
     Store,
+    StoreBusyError,
+    StoreError,
 )
+from llmpick.store._sqlite import HOST
 
-__all__ = ["EvaluationError", "ProgressSink", "RunOptions", "RunOutcome", "evaluate", "run_async"]
+__all__ = [
+    "EvaluationError",
+    "ProgressSink",
+    "RunInterrupted",
+    "RunOptions",
+    "RunOutcome",
+    "evaluate",
+    "run_async",
+]
 
 # Errors that will not go away by asking again: stop calling that candidate.
 _FATAL = (AuthenticationError, ModelNotFoundError, ProviderSetupError)
 _CACHE_CHUNK = 512
+# A lease or claim lasts this long unless renewed (every _RENEW_EVERY_S): a holder on another
+# host that stops renewing (killed, frozen) is taken over after at most this long.
+LEASE_TTL_S = 30.0
+_RENEW_EVERY_S = 5.0
+_WAIT_POLL_S = 1.0
 
 
 class EvaluationError(LlmpickError):
     """The evaluation cannot start (no dataset section, bad scorer, unusable rows)."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by SIGTERM or SIGHUP. Like Ctrl-C, it is marked `interrupted` with
+    everything finished so far stored, and resumes when started again. `exit_code` is what a
+    shell reports for that signal (128 + its number)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.exit_code = 128 + signum
 
 
 @dataclass
@@ -84,6 +126,9 @@ class RunOptions:
     # the SLO, so a served endpoint's latency is measured at its operating point; a candidate's
     # own `max_concurrency` and `concurrency` above come first.
     concurrency_for: Mapping[str, int] | None = None
+    # Return the newest *finished* run of exactly this work instead of starting a new one (what
+    # `decide` does after an `eval`): nothing is called, and the outcome says `reused`.
+    reuse_finished: bool = False
 
 
 @dataclass
@@ -98,6 +143,11 @@ class RunOutcome:
     errors: int = 0
     skipped_rows: list[str] = field(default_factory=list)
     interrupted: bool = False
+    # Calls were made and none succeeded (nothing answered from the cache either): the run
+    # measured nothing. `first_error` says why.
+    every_call_failed: bool = False
+    first_error: str | None = None
+    reused: bool = False
 
 
 class ProgressSink(Protocol):
@@ -127,10 +177,19 @@ def evaluate(
     base_dir: Path | None = None,
     progress: ProgressSink | None = None,
     catalog: Catalog | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run (or resume) the evaluation the spec describes; blocks until done. See `run_async`."""
     return asyncio.run(
-        run_async(spec, store, options, base_dir=base_dir, progress=progress, catalog=catalog)
+        run_async(
+            spec,
+            store,
+            options,
+            base_dir=base_dir,
+            progress=progress,
+            catalog=catalog,
+            notice=notice,
+        )
     )
 
 
@@ -142,9 +201,16 @@ async def run_async(
     base_dir: Path | None = None,
     progress: ProgressSink | None = None,
     catalog: Catalog | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run the evaluation in the current event loop. On cancellation (Ctrl-C) the run is marked
-    `interrupted` and everything finished so far stays stored; running it again resumes it."""
+    `interrupted` and everything finished so far stays stored; running it again resumes it.
+    SIGTERM and SIGHUP do the same and raise `RunInterrupted`.
+
+    `notice` is told, in a sentence, about waits the user should know of (another process
+    running the same run); default: standard error. A template or scorer error marks the run
+    `failed` with the reason; a store that stays locked past its `lock_wait_s` raises
+    `StoreError` and leaves the run resumable."""
     options = options or RunOptions()
     if isinstance(spec, LoadedSpec):
         base_dir = base_dir or spec.base_dir
@@ -195,61 +261,203 @@ async def run_async(
         raise EvaluationError("the spec lists no candidates; add some under `candidates`")
 
     fingerprint = _fingerprint(spec, items, planned, options)
-    run = store.find_resumable_run(fingerprint) if options.resume else None
-    resumed = run is not None
-    if run is None:
-        run = RunRecord(
-            id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3),
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            status="running",
-            spec_name=spec.name,
-            spec_path=spec_path,
-            fingerprint=fingerprint,
-            primary_metric=spec.scoring.primary,
-            config={
-                "metrics": [s.metric for s in scorers],
-                "scorers": [s.model_dump() for s in spec.scoring.scorers],
-                "repeat": options.repeat,
-                "limit": options.limit,
-                "sample": options.sample,
-                "seed": options.seed,
-                "dataset": str(dataset.path),
-                "dataset_rows": len(loaded.items),
-                "quality_min": spec.needs.quality.min_value,
-            },
+    if options.reuse_finished and options.use_cache:
+        finished = next(
+            (
+                r
+                for r in store.list_runs(200)
+                if r.fingerprint == fingerprint and r.status == "finished"
+            ),
+            None,
         )
-        store.create_run(run)
-        store.save_items(run.id, (_item_record(i, n) for n, i in enumerate(items)))
-    else:
-        store.set_run_status(run.id, "running")
-    store.save_candidates(run.id, [_candidate_record(p, None) for p in planned])
+        if finished is not None:
+            return RunOutcome(
+                finished.id, False, len(items), store.candidates(finished.id), reused=True
+            )
+    lease = _new_lease()
+    say = notice or _to_stderr
+    waited_for: str | None = None
+    while True:
+        run = store.find_resumable_run(fingerprint) if options.resume else None
+        if run is None:
+            run = RunRecord(
+                id=datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3),
+                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                status="running",
+                spec_name=spec.name,
+                spec_path=spec_path,
+                fingerprint=fingerprint,
+                primary_metric=spec.scoring.primary,
+                config={
+                    "metrics": [s.metric for s in scorers],
+                    "scorers": [s.model_dump() for s in spec.scoring.scorers],
+                    "repeat": options.repeat,
+                    "limit": options.limit,
+                    "sample": options.sample,
+                    "seed": options.seed,
+                    "dataset": str(dataset.path),
+                    "dataset_rows": len(loaded.items),
+                    "quality_min": spec.needs.quality.min_value,
+                },
+            )
+            # The run, its items and our lease on it in one transaction: no crash can leave a
+            # run without its items, nor one that another process could start meanwhile.
+            store.create_run(run, (_item_record(i, n) for n, i in enumerate(items)), lease)
+            resumed = False
+            break
+        holder = store.acquire_run_lease(run.id, lease)
+        if holder is None:
+            store.set_run_status(run.id, "running")
+            resumed = True
+            break
+        if waited_for != run.id:
+            waited_for = run.id
+            say(
+                f"run {run.id} of this spec is in progress in process {holder.pid} on "
+                f"{holder.host}; waiting for it to finish, then its answers are reused"
+            )
+        await asyncio.sleep(_WAIT_POLL_S)
 
     outcome = RunOutcome(run.id, resumed, len(items), [], skipped_rows=loaded.skipped)
-    env = ModelCaller(store, catalog, options.use_cache)
+    # No cache, no claims: --no-cache asks for fresh answers, which others cannot share.
+    claims = lease if options.use_cache else None
+    env = ModelCaller(store, catalog, options.use_cache, lease=claims)
     sink = progress or _NoProgress()
-    evaluators = [
-        _CandidateRun(p, dataset, items, scorers, store, run.id, options, env, sink, outcome)
-        for p in planned
-    ]
+    evaluators: list[_CandidateRun] = []
+    signals = _TerminationSignals()
+    keep_alive = asyncio.create_task(_keep_alive(store, lease.holder))
     try:
-        # In-process models share this machine's cores: run them one after another, or each
-        # would slow the other down and their latencies would mean nothing.
-        measurable = [e for e in evaluators if e.planned.measurable]
-        local = [e for e in measurable if e.in_process]
-        remote = [e for e in measurable if not e.in_process]
-        await asyncio.gather(*(e.run() for e in remote), _one_after_another(local))
+        store.save_candidates(run.id, [_candidate_record(p, None) for p in planned])
+        evaluators = [
+            _CandidateRun(
+                p, dataset, items, scorers, store, run.id, options, env, sink, outcome, claims
+            )
+            for p in planned
+        ]
+        try:
+            # In-process models share this machine's cores: run them one after another, or
+            # each would slow the other down and their latencies would mean nothing.
+            measurable = [e for e in evaluators if e.planned.measurable]
+            local = [e for e in measurable if e.in_process]
+            remote = [e for e in measurable if not e.in_process]
+            await asyncio.gather(*(e.run() for e in remote), _one_after_another(local))
+        finally:
+            await env.aclose()
+        records = [e.record() for e in evaluators]
+        store.save_candidates(run.id, records)
+        store.set_run_status(run.id, "finished")
     except (asyncio.CancelledError, KeyboardInterrupt):
+        signals.restore()
         outcome.interrupted = True
-        store.set_run_status(run.id, "interrupted")
-        store.save_candidates(run.id, [e.record() for e in evaluators])
+        reason = signals.reason() or "interrupted"
+        _end_run(store, run.id, "interrupted", reason, [e.record() for e in evaluators])
+        if signals.received is not None:
+            raise RunInterrupted(signals.received) from None
+        raise
+    except BaseException as exc:
+        signals.restore()
+        # A deterministic problem (a template that fails on a row) fails the run; anything
+        # else (the store stayed locked, the disk filled) leaves it resumable.
+        deterministic = isinstance(exc, LlmpickError) and not isinstance(exc, StoreError)
+        _end_run(
+            store,
+            run.id,
+            "failed" if deterministic else "interrupted",
+            f"{type(exc).__name__}: {exc}",
+            [e.record() for e in evaluators],
+        )
         raise
     finally:
-        await env.aclose()
-    records = [e.record() for e in evaluators]
-    store.save_candidates(run.id, records)
-    store.set_run_status(run.id, "finished")
+        signals.restore()
+        keep_alive.cancel()
+        with contextlib.suppress(StoreError):  # else they expire on their own
+            store.release_leases(lease.holder)
     outcome.candidates = records
+    _judge_outcome(outcome, [e for e in evaluators if e.planned.measurable])
     return outcome
+
+
+def _judge_outcome(outcome: RunOutcome, measured: Sequence[_CandidateRun]) -> None:
+    successes = sum(e.successes for e in measured)
+    attempted = sum(e.failures + e.fatal_calls for e in measured)
+    if successes == 0 and attempted:
+        outcome.every_call_failed = True
+        outcome.first_error = next(
+            (e.first_error or e.fatal for e in measured if e.first_error or e.fatal), None
+        )
+
+
+def _end_run(
+    store: Store, run_id: str, status: Any, reason: str, records: Sequence[CandidateRecord]
+) -> None:
+    """Record how the run ended; when the store cannot be written (locked for good), the run
+    stays `running` with its lease expiring, which is resumable too."""
+    try:
+        if records:
+            store.save_candidates(run_id, records)
+        store.set_run_status(run_id, status, reason)
+    except StoreError:
+        pass
+
+
+def _new_lease() -> RunLease:
+    return RunLease(
+        holder=f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}",
+        pid=os.getpid(),
+        host=HOST,
+        expires_at=time.time() + LEASE_TTL_S,
+    )
+
+
+async def _keep_alive(store: Store, holder: str) -> None:
+    """Renew this process's lease and claims while the run goes on."""
+    while True:
+        await asyncio.sleep(_RENEW_EVERY_S)
+        with contextlib.suppress(StoreError):  # locked now: the next renewal is long before expiry
+            store.renew_leases(holder, time.time() + LEASE_TTL_S)
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _TerminationSignals:
+    """SIGTERM and SIGHUP cancel the running task, as asyncio does for SIGINT, so the run is
+    marked interrupted and resumable instead of dying mid-write. Installed only in the main
+    thread, and only where the default action is set (an application's own handler wins)."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._installed: list[int] = []
+        task = asyncio.current_task()
+        if task is None or threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is None or signal.getsignal(signum) is not signal.SIG_DFL:
+                continue
+            try:
+                loop.add_signal_handler(signum, self._stop, task, int(signum))
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue
+            self._installed.append(int(signum))
+
+    def _stop(self, task: asyncio.Task[Any], signum: int) -> None:
+        if self.received is None:
+            self.received = signum
+            task.cancel()
+
+    def reason(self) -> str | None:
+        return None if self.received is None else f"stopped by {signal.Signals(self.received).name}"
+
+    def restore(self) -> None:
+        if not self._installed:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in self._installed:
+            loop.remove_signal_handler(signum)
+        self._installed = []
 
 
 async def _one_after_another(runs: Sequence[_CandidateRun]) -> None:
@@ -281,6 +489,7 @@ class _CandidateRun:
         env: ModelCaller,
         sink: ProgressSink,
         outcome: RunOutcome,
+        lease: RunLease | None = None,
     ) -> None:
         self.planned = planned
         self.items = items
@@ -305,13 +514,16 @@ class _CandidateRun:
         )
         self.sync_scoring = not any(s.is_async for s in scorers)
         self.fatal: str | None = None
+        self.fatal_calls = 0
         self.successes = 0
         self.failures = 0
         self.first_error: str | None = None
+        self.lease = lease
+        self._poll_s = 0.05
         config = planned.provider_config or {}
         self.identity = {k: config.get(k) for k in IDENTITY_KEYS}
         self.keyer = CacheKeyer(self.identity, self.params.output_affecting())
-        self.writer = _ResultWriter(store, run_id)
+        self.writer = _ResultWriter(store, run_id, lease.holder if lease else None)
         self.in_process = config.get("kind") == "llamacpp"
 
     def record(self) -> CandidateRecord:
@@ -344,22 +556,53 @@ class _CandidateRun:
             for _ in range(self.planned.concurrency)
         ]
         try:
+            waiting: list[_Job] = []  # keys another process is calling: their answers come
             for chunk in self._pending_chunks(done):
-                if self.fatal:
+                if self._stopped():
                     break
-                for job in await self._answer_from_cache(chunk):
-                    if self.fatal:
+                mine, others = self._claim(await self._answer_from_cache(chunk))
+                waiting += others
+                for job in mine:
+                    if self._stopped():
                         break
                     await queue.put(job)
+            while waiting and not self._stopped():
+                waiting = await self._wait_for_others(waiting, queue)
             for _ in workers:
                 await queue.put(None)
             await asyncio.gather(*workers)
+            await self.writer.drain()  # raises StoreError if the store stayed locked
         finally:
             for task in workers:
                 task.cancel()
             self.writer.flush()
             await provider.aclose()
         self.sink.finish(label, "not measured" if self.fatal else "done")
+
+    def _stopped(self) -> bool:
+        return self.fatal is not None or self.writer.failure is not None
+
+    def _claim(self, jobs: list[_Job]) -> tuple[list[_Job], list[_Job]]:
+        """Split jobs into those this process now calls and those another process is calling
+        (or has just answered)."""
+        if self.lease is None or not jobs:
+            return jobs, []
+        claimed = self.store.claim_calls([job.key for job in jobs], self.lease)
+        if len(claimed) == len(jobs):
+            return jobs, []
+        return [j for j in jobs if j.key in claimed], [j for j in jobs if j.key not in claimed]
+
+    async def _wait_for_others(
+        self, waiting: list[_Job], queue: asyncio.Queue[_Job | None]
+    ) -> list[_Job]:
+        """Store the answers other processes have cached since; call ourselves those whose
+        claim was dropped without an answer (its holder failed or died). Return the rest."""
+        await asyncio.sleep(self._poll_s)
+        self._poll_s = min(self._poll_s * 2, 1.0)
+        mine, still = self._claim(await self._answer_from_cache(waiting))
+        for job in mine:
+            await queue.put(job)
+        return still
 
     def _pending_chunks(self, done: set[tuple[str, int]]) -> Iterator[list[_Job]]:
         chunk: list[_Job] = []
@@ -400,7 +643,8 @@ class _CandidateRun:
                 await self._result(job, answer, from_cache=True)
                 for job, answer in zip(found, answers, strict=True)
             ]
-        self.store.save_results(self.run_id, results)
+        self.writer.add_many(results)
+        self.writer.flush()  # at once: a chunk of cached answers is one transaction
         self.successes += len(results)
         self.outcome.cached += len(results)
         self.sink.advance(self.planned.label, len(results))
@@ -410,23 +654,26 @@ class _CandidateRun:
         label = self.planned.label
         while True:
             job = await queue.get()
-            if job is None or self.fatal:
+            if job is None or self._stopped():
                 if job is not None:
                     continue  # drain: the producer stops soon
                 return
             try:
                 response = await provider.generate(job.prompt, self.params)
             except _FATAL as exc:
+                self.outcome.calls_made += _attempts(exc)
+                self.fatal_calls += 1
                 self.fatal = str(exc)
                 continue
             except ProviderError as exc:
+                self.outcome.calls_made += _attempts(exc)
                 self._save_error(job, exc)
                 continue
-            self.outcome.calls_made += 1
+            self.outcome.calls_made += _attempts(response)
             answer = answer_of(response)
             result = await self._result(job, answer, from_cache=False)
             result.cache_entry = (job.key, answer.to_json())
-            self.writer.add(result)
+            self.writer.add(result, job.key if self.lease else None)
             self.successes += 1
             self.sink.advance(label)
 
@@ -444,7 +691,7 @@ class _CandidateRun:
             error=str(exc),
             cache_key=job.key,
         )
-        self.writer.add(ResultRecord(record, []))
+        self.writer.add(ResultRecord(record, []), job.key if self.lease else None)
         self.sink.advance(self.planned.label)
 
     async def _result(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
@@ -506,22 +753,91 @@ class _ResultWriter:
     Results finishing in the same turn of the loop share a commit (under load that is dozens),
     and no result waits longer than the rest of that turn, so a kill loses at most the calls
     still in flight plus the results of the current turn; none of those is marked done.
+
+    While another process holds the database's lock, results stay pending and the commit is
+    retried with backoff (the run goes on meanwhile). A result is never dropped: if the lock
+    outlasts the store's `lock_wait_s`, `failure` is set, the candidate stops, and `drain`
+    raises it, leaving the run unfinished and resumable. The claims on the results' cache keys
+    are dropped in the same commit.
     """
 
-    def __init__(self, store: Store, run_id: str) -> None:
+    def __init__(self, store: Store, run_id: str, holder: str | None = None) -> None:
         self._store = store
         self._run_id = run_id
+        self._holder = holder
         self._pending: list[ResultRecord] = []
+        self._claims: list[str] = []
+        self._scheduled = False
+        self._busy_since: float | None = None
+        self._delay_s = 0.05
+        self.failure: StoreError | None = None
 
-    def add(self, result: ResultRecord) -> None:
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
+    def add(self, result: ResultRecord, claim: str | None = None) -> None:
         self._pending.append(result)
+        if claim is not None:
+            self._claims.append(claim)
+        self._schedule(0.0)
 
-    def flush(self) -> None:
-        if self._pending:
-            pending, self._pending = self._pending, []
-            self._store.save_results(self._run_id, pending)
+    def add_many(self, results: Sequence[ResultRecord]) -> None:
+        self._pending.extend(results)
+
+    def _schedule(self, delay_s: float) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            loop = asyncio.get_running_loop()
+            if delay_s:
+                loop.call_later(delay_s, self._scheduled_flush)
+            else:
+                loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        self._scheduled = False
+        self.flush()
+
+    def flush(self) -> bool:
+        """Commit what is pending; True when nothing is left. Never raises: a failure keeps
+        the results pending (retried later, or reported by `drain`)."""
+        if not self._pending:
+            return True
+        pending, claims = self._pending, self._claims
+        self._pending, self._claims = [], []
+        try:
+            self._store.save_results(
+                self._run_id, pending, release_claims=claims, holder=self._holder, wait=False
+            )
+        except Exception as exc:
+            self._pending[:0] = pending
+            self._claims[:0] = claims
+            now = time.monotonic()
+            self._busy_since = self._busy_since or now
+            if not isinstance(exc, StoreBusyError):
+                self.failure = StoreError(f"results could not be stored: {exc}")
+            elif now - self._busy_since >= self._store.lock_wait_s:
+                self.failure = StoreError(
+                    f"{len(self._pending)} results could not be stored: {exc} (for "
+                    f"{now - self._busy_since:.0f} s in all); the run is left unfinished and "
+                    "resumes when started again"
+                )
+            else:
+                self._schedule(self._delay_s)
+                self._delay_s = min(self._delay_s * 2, 2.0)
+            return False
+        self._busy_since = None
+        self._delay_s = 0.05
+        return True
+
+    async def drain(self) -> None:
+        """Wait until every pending result is stored; raise `failure` if it cannot be."""
+        while not self.flush():
+            if self.failure is not None:
+                raise self.failure
+            await asyncio.sleep(self._delay_s)
+
+
+def _attempts(outcome: object) -> int:
+    """HTTP attempts behind a response or error (the providers count retries)."""
+    attempts = getattr(outcome, "attempts", 1)
+    return attempts if isinstance(attempts, int) else 1
 
 
 async def _score(scorer: Scorer, sample: Sample, env: ModelCaller) -> Score:
