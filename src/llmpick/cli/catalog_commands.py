@@ -191,6 +191,14 @@ def _print_section(title: str, section: Sourced) -> None:
     console.print(table)
 
 
+def _benchmark_score(score: float, unit: str) -> str:
+    if unit == "%":
+        return f"{score:g}%"
+    if unit == "fraction":
+        return f"{score:g} (of 1)"
+    return f"{score:g} {unit}"
+
+
 @catalog_app.command("show")
 def show(
     model_id: str = typer.Argument(..., help="A model id or alias, e.g. openai/gpt-4o or gpt-4o."),
@@ -219,12 +227,20 @@ def show(
             _print_section(title, section)
     console.print()
     if entry.benchmarks:
-        table = Table(title="[bold]benchmarks[/]", title_justify="left")
-        for column in ("benchmark", "score", "setting", "source (as of)"):
+        table = Table(
+            title=f"[bold]benchmarks[/]  [yellow]{entry.benchmarks[0].LABEL}[/]",
+            title_justify="left",
+        )
+        for column in ("benchmark", "score", "setting", "note", "source (as of)"):
             table.add_column(column, overflow="fold")
         for bench in entry.benchmarks:
-            score = f"{bench.score:g}{'%' if bench.unit == '%' else ' ' + bench.unit}"
-            table.add_row(bench.name, score, bench.setting or "", f"{bench.source} ({bench.as_of})")
+            table.add_row(
+                bench.name,
+                _benchmark_score(bench.score, bench.unit),
+                bench.setting or "",
+                bench.note or "",
+                f"{bench.source} ({bench.as_of})",
+            )
         console.print(table)
     else:
         console.print("[bold]benchmarks[/]  [dim]none sourced[/]")
