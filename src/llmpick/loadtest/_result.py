@@ -42,7 +42,12 @@ def percentiles_ms(seconds: list[float]) -> dict[str, float | None]:
 class LevelResult:
     """One load level: `concurrency` requests kept in flight (closed loop) until `requests` had
     been sent, or (open loop) requests arriving at `target_rate` per second, `concurrency` then
-    being the most that were in flight at once."""
+    being the most that were in flight at once.
+
+    `requests_per_s` is always achieved: completions / wall time, whatever was offered. Open-loop
+    levels also carry `sent_rate` (what the client actually sent), `send_lag_ms` (how late it
+    sent against its schedule; latencies count from the schedule) and `client_limited` (the
+    client fell behind: the level is not the endpoint's capacity and never counts as such)."""
 
     concurrency: int
     requests: int
@@ -59,6 +64,9 @@ class LevelResult:
     verdict: str
     first_error: str | None = None
     target_rate: float | None = None
+    sent_rate: float | None = None
+    send_lag_ms: dict[str, float | None] | None = None
+    client_limited: bool = False
 
     @property
     def error_rate(self) -> float:
@@ -91,8 +99,9 @@ class LoadTestResult:
 
     @property
     def best(self) -> LevelResult | None:
-        """The level with the most requests/s among those meeting the SLO."""
-        passing = [level for level in self.levels if level.meets_slo]
+        """The level with the most requests/s among those meeting the SLO; a client-limited
+        level measured the load generator, so it never counts."""
+        passing = [lv for lv in self.levels if lv.meets_slo and not lv.client_limited]
         return max(passing, key=lambda level: level.requests_per_s, default=None)
 
     def summary(self) -> str:
@@ -101,7 +110,8 @@ class LoadTestResult:
         if best is None:
             return f"no concurrency level met the SLO ({self.slo.describe()}); {self.stop_reason}"
         where = (
-            f"an offered {best.target_rate:g} requests/s (at most {best.concurrency} in flight)"
+            f"an offered {best.target_rate:g} requests/s, achieved (at most "
+            f"{best.concurrency} in flight)"
             if best.target_rate is not None
             else f"concurrency {best.concurrency}"
         )

@@ -5,8 +5,15 @@ at each level, `concurrency` workers each send a request, wait for its last toke
 next, until the level's request budget is spent. **Rate** (open loop, as vLLM's serving
 benchmark): requests arrive as a Poisson process at the level's rate whether or not earlier ones
 have finished, as production traffic does; a server that cannot keep up shows it as a growing
-queue, hence growing latency, and the level misses the SLO. Its requests/s is the rate at which
-requests arrived (and were then served within the level's latencies).
+queue, hence growing latency, and the level misses the SLO.
+
+Every level's requests/s is what was *achieved*: completions / wall time (first send to last
+answer), never the offered rate. An open-loop level measures each request's latency from the time
+its arrival was *scheduled*, not from when the client got round to sending it, so a client that
+falls behind cannot hide the wait (no coordinated omission); the send lag (actual send - scheduled
+time) is reported, and a level where the client could not keep its schedule is marked
+"client-limited": it says what the client could send, not what the endpoint can serve, so it is
+never taken as capacity.
 
 A level passes when its p95 TTFT and p95 E2E meet the SLO and few requests fail. Latency only
 grows with load, so the sweep stops at the first failing level and then bisects between the last
@@ -65,6 +72,14 @@ class SweepOptions:
         return max(16, math.ceil(8 * level))
 
 
+# A client is behind its schedule when it sent at under this share of the scheduled rate, or its
+# p95 send lag exceeds both CLIENT_LAG_FLOOR_S and CLIENT_LAG_GAPS mean arrival gaps (then the
+# server saw bunched arrivals, not the Poisson process the level offered).
+CLIENT_RATE_SHARE = 0.95
+CLIENT_LAG_FLOOR_S = 0.05
+CLIENT_LAG_GAPS = 2.0
+
+
 @dataclass
 class _Sample:
     ok: bool
@@ -74,6 +89,9 @@ class _Sample:
     input_tokens: int | None = None
     output_tokens: int | None = None
     error: str | None = None
+    sent_at: float | None = None  # perf_counter when the client started sending
+    done_at: float | None = None  # perf_counter when the answer (or error) was complete
+    lag_s: float | None = None  # open loop: how late the client sent it against its schedule
 
 
 async def run_level(
@@ -124,22 +142,23 @@ async def run_rate_level(
     tasks: set[asyncio.Task[None]] = set()
     peak = 0
     overloaded = False
+    scheduled: list[float] = []
 
-    async def send(prompt: Prompt) -> None:
-        samples.append(await _one(provider, prompt, params))
+    async def send(prompt: Prompt, due: float) -> None:
+        samples.append(await _one(provider, prompt, params, scheduled_at=due))
 
     start = time.perf_counter()
     deadline = start + max_seconds
     due = start
-    last_arrival = start
     for sent in range(requests):
         if sent:  # the first request opens the level; the rest arrive at exponential gaps
             due += rng.expovariate(rate)
-        if due > deadline:
+        if due > deadline or time.perf_counter() > deadline:  # a client far behind stops too
             break
+        # Behind schedule this only yields, so answers keep being read while the client catches up.
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        last_arrival = due
-        task = asyncio.create_task(send(prompts[(offset + sent) % len(prompts)]))
+        scheduled.append(due)
+        task = asyncio.create_task(send(prompts[(offset + sent) % len(prompts)], due))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         peak = max(peak, len(tasks))
@@ -151,29 +170,73 @@ async def run_rate_level(
         for task in late:
             task.cancel()
         samples.extend(_Sample(ok=False, error="no answer within the level's time") for _ in late)
-    # n arrivals span n - 1 gaps: the rate they arrived at is (n - 1) / span.
-    span = (last_arrival - start) * len(samples) / max(len(samples) - 1, 1)
-    level = _summarize(
-        peak, samples, time.perf_counter() - start, slo, target_rate=rate, arrival_seconds=span
-    )
+    level = _summarize(peak, samples, time.perf_counter() - start, slo, target_rate=rate)
+    lags = [s.lag_s for s in samples if s.lag_s is not None]
+    sends = sorted(s.sent_at for s in samples if s.sent_at is not None)
+    sent_rate = _rate_of(sends)
+    scheduled_rate = _rate_of(scheduled)
+    level = replace(level, send_lag_ms=percentiles_ms(lags), sent_rate=sent_rate)
+    lag_p95_s = (level.send_lag_ms["p95"] or 0.0) / 1000 if level.send_lag_ms else 0.0
+    behind = sent_rate is not None and scheduled_rate is not None
+    behind = behind and sent_rate < CLIENT_RATE_SHARE * scheduled_rate  # type: ignore[operator]
+    lagging = lag_p95_s > max(CLIENT_LAG_FLOOR_S, CLIENT_LAG_GAPS / rate)
     if overloaded:
         verdict = f"more than {max_in_flight} requests waiting; " + level.verdict
         level = replace(level, meets_slo=False, verdict=verdict)
+    if behind or lagging:
+        verdict = (
+            f"client-limited: sent {sent_rate or 0:,.1f} requests/s of an offered {rate:g}/s "
+            f"(p95 send lag {lag_p95_s * 1000:,.0f} ms), so this level measured the client, "
+            "not the endpoint; " + level.verdict
+        )
+        level = replace(level, meets_slo=False, client_limited=True, verdict=verdict)
     return level
 
 
-async def _one(provider: Provider, prompt: Prompt, params: GenerateParams) -> _Sample:
+def _rate_of(times: Sequence[float]) -> float | None:
+    """Events per second over their span: n events span n - 1 gaps."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return None
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
+async def _one(
+    provider: Provider,
+    prompt: Prompt,
+    params: GenerateParams,
+    *,
+    scheduled_at: float | None = None,
+) -> _Sample:
+    """One request. With `scheduled_at` (open loop) its TTFT and E2E count from that scheduled
+    time, so time the client spent late, or waiting inside its own connection pool, is counted
+    as the user would feel it."""
+    sent_at = time.perf_counter()
+    lag = None if scheduled_at is None else max(0.0, sent_at - scheduled_at)
     try:
         response = await provider.generate(prompt, params)
     except ProviderError as exc:
-        return _Sample(ok=False, error=f"{type(exc).__name__}: {exc}")
+        done_at = time.perf_counter()
+        return _Sample(
+            ok=False, error=f"{type(exc).__name__}: {exc}", sent_at=sent_at, done_at=done_at
+        )
+    done_at = time.perf_counter()
+    ttft_s, e2e_s = response.ttft_s, response.e2e_s
+    if scheduled_at is not None:
+        # E2E from the schedule is exact from our own clock; TTFT is that less the time after
+        # the first token the provider measured (its clock may start after pool waits).
+        generating = (e2e_s - ttft_s) if (e2e_s is not None and ttft_s is not None) else None
+        e2e_s = done_at - scheduled_at
+        ttft_s = None if generating is None else max(0.0, e2e_s - generating)
     return _Sample(
         ok=True,
-        ttft_s=response.ttft_s,
-        e2e_s=response.e2e_s,
+        ttft_s=ttft_s,
+        e2e_s=e2e_s,
         gaps_s=response.itl_s,
         input_tokens=response.usage.input_tokens,
         output_tokens=response.usage.output_tokens,
+        sent_at=sent_at,
+        done_at=done_at,
+        lag_s=lag,
     )
 
 
@@ -183,10 +246,9 @@ def _summarize(
     seconds: float,
     slo: Slo,
     target_rate: float | None = None,
-    arrival_seconds: float | None = None,
 ) -> LevelResult:
-    """`seconds` is the level's wall time; an open loop's rates count over the time requests
-    arrived in (`arrival_seconds`), as the tail of the last answers is not load it carried."""
+    """`seconds` is the level's wall time. Rates are achieved ones: completions over the time
+    from the first send to the last answer (what the server itself saw), else over `seconds`."""
     ok = [s for s in samples if s.ok]
     errors = len(samples) - len(ok)
     ttft = [s.ttft_s for s in ok if s.ttft_s is not None]
@@ -204,7 +266,9 @@ def _summarize(
         problems.append(f"{errors}/{len(samples)} requests failed")
     if not ok:
         problems.append("no request succeeded")
-    span = arrival_seconds if arrival_seconds else seconds
+    sent = [s.sent_at for s in samples if s.sent_at is not None]
+    done = [s.done_at for s in samples if s.done_at is not None]
+    span = max(done) - min(sent) if sent and done else seconds
     return LevelResult(
         concurrency=concurrency,
         requests=len(samples),
@@ -287,6 +351,10 @@ async def sweep(
     for value in sorted(set(options.levels)):
         level = await measure(value)
         results[value] = level
+        if level.client_limited:  # what lies beyond is the client's limit, not the endpoint's
+            failed = value
+            stop_reason = f"{unit} {value:g} is {level.verdict}"
+            break
         if not level.meets_slo:
             failed = value
             stop_reason = f"{unit} {value:g} missed the SLO: {level.verdict}"

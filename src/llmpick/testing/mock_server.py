@@ -9,6 +9,10 @@ For load tests it can behave like a batching server with finite capacity: each i
 grows by `itl_ms_per_active` for every other sequence being generated at that moment, and at
 most `slots` sequences are generated at once (later requests queue, so their TTFT grows).
 
+Every completion request is logged with the server's own clock (`app[REQUEST_LOG]`, or over HTTP
+`GET /mock/requests`; `DELETE` clears it), so a load generator's numbers can be checked against
+what the server actually served: `served_rate(log)` is completions / the server's own time span.
+
 Run it:  python -m llmpick.testing.mock_server --port 8000 --ttft-ms 50 --itl-ms 10 --tokens 64
          (add --itl-ms-per-active 2 --slots 16 for a server that slows down under load)
 """
@@ -27,10 +31,41 @@ from aiohttp import web
 
 from llmpick.testing._tokens_text import fake_prompt_tokens, fake_token
 
-__all__ = ["STATS", "MockServerConfig", "create_mock_app", "main"]
+__all__ = [
+    "REQUEST_LOG",
+    "STATS",
+    "MockServerConfig",
+    "ServedRequest",
+    "create_mock_app",
+    "main",
+    "served_rate",
+]
 
 # Request counts of a running mock: `app[STATS]["requests"]`, `app[STATS]["errors"]`.
 STATS = web.AppKey("stats", dict)
+
+
+@dataclass(frozen=True)
+class ServedRequest:
+    """One completion request as the server saw it, on its own `time.perf_counter()` clock."""
+
+    received_s: float
+    finished_s: float
+    status: int
+
+
+# Every completion request a running mock answered, in order of completion.
+REQUEST_LOG = web.AppKey("request_log", list)
+
+
+def served_rate(log: list[ServedRequest]) -> tuple[int, float, float]:
+    """(successful completions, the server's span from first arrival to last answer in seconds,
+    completions per second over that span): the server's own count, to check a client's by."""
+    ok = [r for r in log if r.status < 400]
+    if not ok:
+        return 0, 0.0, 0.0
+    span = max(r.finished_s for r in ok) - min(r.received_s for r in ok)
+    return len(ok), span, (len(ok) / span if span > 0 else 0.0)
 
 
 @dataclass
@@ -69,6 +104,8 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
     app = web.Application()
     stats: dict[str, int] = {"requests": 0, "errors": 0, "active": 0, "peak_active": 0}
     app[STATS] = stats
+    request_log: list[ServedRequest] = []
+    app[REQUEST_LOG] = request_log
     slots = asyncio.Semaphore(cfg.slots) if cfg.slots else None
 
     def gap_s() -> float:
@@ -113,7 +150,17 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
             await asyncio.sleep(0)
 
     async def complete(request: web.Request, chat: bool) -> web.StreamResponse:
-        start = time.perf_counter()  # the configured delays count from the request's arrival
+        received = time.perf_counter()
+        status = 599  # a handler cut short (client gone) counts as not served
+        try:
+            response = await answer(request, chat, received)
+            status = response.status
+            return response
+        finally:
+            request_log.append(ServedRequest(received, time.perf_counter(), status))
+
+    async def answer(request: web.Request, chat: bool, start: float) -> web.StreamResponse:
+        # the configured delays count from the request's arrival (`start`)
         stats["requests"] += 1
         try:
             body = await request.json()
@@ -254,10 +301,22 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def requests_seen(request: web.Request) -> web.Response:
+        count, span, rate = served_rate(request_log)
+        rows = [[r.received_s, r.finished_s, r.status] for r in request_log]
+        body = {"served": count, "span_s": span, "rate": rate, "requests": rows}
+        return web.json_response(body)
+
+    async def clear_requests(request: web.Request) -> web.Response:
+        request_log.clear()
+        return web.json_response({"cleared": True})
+
     app.router.add_get("/v1/models", models)
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_post("/v1/completions", completions)
     app.router.add_get("/health", health)
+    app.router.add_get("/mock/requests", requests_seen)
+    app.router.add_delete("/mock/requests", clear_requests)
     return app
 
 
