@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +22,16 @@ from llmpick.store import (
     ItemRecord,
     ResponseRecord,
     ResultRecord,
+    RunLease,
     RunRecord,
     ScoreRecord,
+    StoreBusyError,
     StoreError,
     cache_key,
     default_db_path,
     open_store,
 )
+from llmpick.store._sqlite import HOST
 
 
 def _run(run_id: str = "20260101-000000-abc123", fingerprint: str = "fp") -> RunRecord:
@@ -176,3 +185,146 @@ def test_message_keys_equal_the_keys_of_the_messages_dict_form() -> None:
         assert keyer.message_key(messages, 1) == cache_key(
             {"kind": "openai", "model": "m"}, as_dicts, {"max_tokens": 8}, sample=1
         )
+
+
+# Crash safety, locks and shared use ---------------------------------------------------------
+
+
+def test_a_run_and_its_items_are_created_in_one_transaction(tmp_path: Path) -> None:
+    def items_then_crash() -> Iterator[ItemRecord]:
+        yield ItemRecord("a", 0, "first")
+        raise RuntimeError("killed while the items were being stored")
+
+    with open_store(tmp_path / "db.sqlite") as store:
+        with pytest.raises(RuntimeError):
+            store.create_run(_run(), items_then_crash())
+        assert store.list_runs() == []  # no run without its items
+        store.create_run(_run(), [ItemRecord("a", 0, "first")])
+        assert store.item_count(_run().id) == 1
+        assert store.find_resumable_run("fp") is not None
+
+
+def test_a_run_without_items_is_never_resumed(tmp_path: Path) -> None:
+    # Runs written by older versions could lack their items (a kill between two commits).
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.create_run(_run())
+        assert store.find_resumable_run("fp") is None
+
+
+def test_a_store_from_a_newer_llmpick_is_refused_and_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO migrations VALUES ('999_from_the_future', '2030-01-01')")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError) as caught:
+        open_store(path)
+    message = str(caught.value)
+    assert "999_from_the_future" in message and MIGRATIONS[-1][0] in message
+    assert "newer" in message
+    assert path.read_bytes() == before
+
+
+def test_a_renamed_column_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE responses RENAME COLUMN text TO answer")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"table 'responses' lacks text \(found: .*answer"):
+        open_store(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write any file")
+def test_a_read_only_store_is_named_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_store(path).close()
+    path.chmod(0o444)
+    with pytest.raises(StoreError, match="read-only"):
+        open_store(path)
+
+
+def _hold_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another writer holding the write lock for `seconds` (taken before this returns)."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        taken.set()
+        time.sleep(seconds)
+        db.execute("COMMIT")
+        db.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait()
+    return thread
+
+
+def test_writes_wait_out_a_lock_held_longer_than_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    with open_store(path, busy_timeout_s=0.05, lock_wait_s=30) as store:
+        store.create_run(_run(), [ItemRecord("a", 0, "first")])
+        holder = _hold_lock(path, 0.6)
+        store.set_run_status(_run().id, "finished")  # waits (with backoff) for the lock
+        holder.join()
+        assert store.get_run(_run().id).status == "finished"  # type: ignore[union-attr]
+
+
+def test_a_lock_held_past_the_wait_raises_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    result = ResultRecord(ResponseRecord("m", "a", 0, "hi"), [], ("k", '{"text": "hi"}'))
+    with open_store(path, busy_timeout_s=0.05, lock_wait_s=0.2) as store:
+        store.create_run(_run(), [ItemRecord("a", 0, "first")])
+        holder = _hold_lock(path, 0.8)
+        with pytest.raises(StoreBusyError, match="locked by another process"):
+            store.save_results(_run().id, [result], wait=False)
+        with pytest.raises(StoreBusyError):
+            store.save_results(_run().id, [result])
+        holder.join()
+        assert list(store.responses(_run().id)) == []
+        store.save_results(_run().id, [result])
+        assert [r.text for r in store.responses(_run().id)] == ["hi"]
+
+
+def _lease(holder: str, pid: int | None = None, ttl: float = 30.0) -> RunLease:
+    return RunLease(holder, pid or os.getpid(), HOST, time.time() + ttl)
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_run_lease_is_held_until_released_expired_or_its_process_dies(tmp_path: Path) -> None:
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.create_run(_run(), [ItemRecord("a", 0, "x")], _lease("first"))
+        blocker = store.acquire_run_lease(_run().id, _lease("second"))
+        assert blocker is not None and blocker.holder == "first"
+        assert store.run_lease(_run().id) == blocker
+        store.release_leases("first")
+        assert store.acquire_run_lease(_run().id, _lease("second")) is None
+        # Expired, or held by a process of this host that no longer exists: taken over.
+        store.renew_leases("second", time.time() - 1)
+        assert store.acquire_run_lease(_run().id, _lease("third", _dead_pid())) is None
+        assert store.acquire_run_lease(_run().id, _lease("fourth")) is None
+        assert store.run_lease(_run().id).holder == "fourth"  # type: ignore[union-attr]
+
+
+def test_a_call_is_claimed_by_one_holder_and_not_once_it_is_cached(tmp_path: Path) -> None:
+    with open_store(tmp_path / "db.sqlite") as store:
+        store.create_run(_run(), [ItemRecord("a", 0, "x")])
+        assert store.claim_calls(["k1", "k2"], _lease("first")) == {"k1", "k2"}
+        assert store.claim_calls(["k1", "k2", "k3"], _lease("second")) == {"k3"}
+        result = ResultRecord(ResponseRecord("m", "a", 0, "hi"), [], ("k1", '{"text": "hi"}'))
+        store.save_results(_run().id, [result], release_claims=["k1"], holder="first")
+        assert store.claim_calls(["k1"], _lease("second")) == set()  # answered: read the cache
+        store.release_claims(["k2"], "first")
+        assert store.claim_calls(["k2"], _lease("second")) == {"k2"}
+        assert store.claim_calls(["k4"], _lease("dead", _dead_pid())) == {"k4"}
+        assert store.claim_calls(["k4"], _lease("second")) == {"k4"}

@@ -87,13 +87,13 @@ def eval_command(
                     outcome = asyncio.run(run_async(loaded, store, options, progress=bars))
             else:
                 outcome = asyncio.run(run_async(loaded, store, options))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stopped:  # Ctrl-C, or SIGTERM/SIGHUP (RunInterrupted)
             err_console.print(
                 "[yellow]Interrupted.[/] Everything finished so far is stored; run the same "
                 "command again to resume.",
                 highlight=False,
             )
-            raise typer.Exit(130) from None
+            raise typer.Exit(getattr(stopped, "exit_code", 130)) from None
         for row in outcome.skipped_rows:
             err_console.print(f"[yellow]skipped:[/] {row}", highlight=False)
         if outcome.resumed:

@@ -1,8 +1,12 @@
 """Model calls made on a scorer's behalf (the LLM judge): cached like the candidates' calls,
-priced from the catalog, one provider per judge model reused across items."""
+priced from the catalog, one provider per judge model reused across items. Like the candidates'
+calls, a judge call another process is making (claimed by its cache key) is waited for and read
+from the cache, not made twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +23,7 @@ from llmpick.providers import (
     Response,
     create_provider,
 )
-from llmpick.store import CachedAnswer, Store, cache_key
+from llmpick.store import CachedAnswer, RunLease, Store, StoreError, cache_key
 
 __all__ = ["IDENTITY_KEYS", "ModelCaller", "answer_of"]
 
@@ -46,10 +50,17 @@ def answer_of(response: Response) -> CachedAnswer:
 class ModelCaller:
     """`ScorerEnv`: cached, costed calls to any model, providers reused across items."""
 
-    def __init__(self, store: Store, catalog: Catalog, use_cache: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        use_cache: bool = True,
+        lease: RunLease | None = None,
+    ) -> None:
         self._store = store
         self._catalog = catalog
         self._use_cache = use_cache
+        self._lease = lease  # claims calls under this holder (None: no claims)
         self._providers: dict[str, tuple[Provider, CatalogEntry | None, dict[str, Any]]] = {}
 
     async def call_model(
@@ -64,14 +75,35 @@ class ModelCaller:
         provider, entry, config = self._providers[ref]
         identity = {k: config.get(k) for k in IDENTITY_KEYS}
         key = cache_key(identity, prompt_for_cache(prompt), params.output_affecting())
+        claimed = False
         if self._use_cache:
+            hit, claimed = await self._cached_or_claimed(key)
+            if hit is not None:
+                return _model_call(CachedAnswer.from_json(hit), entry)
+        try:
+            answer = answer_of(await provider.generate(prompt, params))
+            with contextlib.suppress(StoreError):  # the cache only saves a repeat call
+                self._store.cache_put(key, answer.to_json())
+        finally:
+            if claimed and self._lease is not None:
+                with contextlib.suppress(StoreError):  # else it expires with the run's lease
+                    self._store.release_claims([key], self._lease.holder)
+        return _model_call(answer, entry)
+
+    async def _cached_or_claimed(self, key: str) -> tuple[str | None, bool]:
+        """The cached answer, or (None, whether we claimed the call): waits while another
+        process is making the same call."""
+        delay_s = 0.05
+        while True:
             hit = self._store.cache_get_many([key]).get(key)
             if hit is not None:
-                answer = CachedAnswer.from_json(hit)
-                return _model_call(answer, entry)
-        answer = answer_of(await provider.generate(prompt, params))
-        self._store.cache_put(key, answer.to_json())
-        return _model_call(answer, entry)
+                return hit, False
+            if self._lease is None:
+                return None, False
+            if self._store.claim_calls([key], self._lease):
+                return None, True
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, 1.0)
 
     async def aclose(self) -> None:
         for provider, _, _ in self._providers.values():

@@ -56,6 +56,7 @@ from llmpick.providers import (
     ProviderError,
     ProviderSetupError,
     create_provider,
+    provider_class,
 )
 from llmpick.spec import LoadedSpec, Spec
 from llmpick.store import (
@@ -524,7 +525,7 @@ class _CandidateRun:
         self.identity = {k: config.get(k) for k in IDENTITY_KEYS}
         self.keyer = CacheKeyer(self.identity, self.params.output_affecting())
         self.writer = _ResultWriter(store, run_id, lease.holder if lease else None)
-        self.in_process = config.get("kind") == "llamacpp"
+        self.in_process = bool(config) and provider_class(config["kind"]).in_process
 
     def record(self) -> CandidateRecord:
         p = self.planned

@@ -21,12 +21,19 @@ from llmpick.store._protocol import (
     LoadTestRecord,
     ResponseRecord,
     ResultRecord,
+    RunLease,
     RunRecord,
     RunStatus,
     ScoreRecord,
     Store,
 )
-from llmpick.store._sqlite import SqliteStore, StoreError, default_db_path, open_store
+from llmpick.store._sqlite import (
+    SqliteStore,
+    StoreBusyError,
+    StoreError,
+    default_db_path,
+    open_store,
+)
 
 __all__ = [
     "MIGRATIONS",
@@ -38,11 +45,13 @@ __all__ = [
     "LoadTestRecord",
     "ResponseRecord",
     "ResultRecord",
+    "RunLease",
     "RunRecord",
     "RunStatus",
     "ScoreRecord",
     "SqliteStore",
     "Store",
+    "StoreBusyError",
     "StoreError",
     "apply_migrations",
     "cache_key",

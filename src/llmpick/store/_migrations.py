@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["MIGRATIONS", "apply_migrations"]
+__all__ = ["MIGRATIONS", "NewerSchemaError", "applied_migrations", "apply_migrations"]
 
 Migration = tuple[str, Callable[[sqlite3.Connection], None]]
 
@@ -162,19 +162,132 @@ def _m003_load_tests(db: sqlite3.Connection) -> None:
     )
 
 
+def _m004_run_failure_reason(db: sqlite3.Connection) -> None:
+    # Why a run ended failed or interrupted (a template error, a store that stayed locked), so
+    # `runs show` can say it instead of leaving the run `running` with no explanation.
+    db.execute("ALTER TABLE runs ADD COLUMN error TEXT")
+
+
+def _m005_leases_and_call_claims(db: sqlite3.Connection) -> None:
+    # A run being executed is leased by one process, and a call being made is claimed by one,
+    # so two evals of one spec on one store neither run the same run twice nor pay for the same
+    # call twice. Both expire when their holder stops renewing them (a SIGKILL), so a run killed
+    # at any moment stays resumable.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE run_leases (
+            run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            holder TEXT NOT NULL,          -- host:pid:token of the process running it
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            expires_at REAL NOT NULL       -- Unix time, renewed while the run goes on
+        );
+        CREATE TABLE call_claims (
+            key TEXT PRIMARY KEY,          -- the response cache key being called
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+def _m006_gateway(db: sqlite3.Connection) -> None:
+    # The gateway's ledger: one row per request it served (counts, timings, cost and outcome;
+    # never the text) and the shadow pairs (a route's answer beside a challenger's) to score.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE gateway_requests (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            day TEXT NOT NULL,             -- UTC date: budgets are per key per day
+            key_name TEXT NOT NULL,        -- the virtual key's name (never the key)
+            route TEXT,
+            backend TEXT,                  -- the backend that answered (or the last tried)
+            attempts INTEGER NOT NULL,
+            outcome TEXT NOT NULL,         -- ok | error | cut | refused | client_error
+            status INTEGER NOT NULL,
+            stream INTEGER NOT NULL,
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            usage_source TEXT,
+            latency_s REAL,
+            ttft_s REAL,
+            cost_usd REAL,                 -- NULL: the backend has no price
+            error_type TEXT,
+            redactions_json TEXT           -- counts by type, never the values
+        );
+        CREATE INDEX gateway_requests_budget ON gateway_requests (key_name, day);
+        CREATE TABLE gateway_shadow (
+            id TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            route TEXT NOT NULL,
+            primary_backend TEXT NOT NULL,
+            challenger TEXT NOT NULL,
+            prompt_json TEXT NOT NULL,
+            primary_text TEXT,
+            challenger_text TEXT,
+            primary_latency_s REAL,
+            challenger_latency_s REAL,
+            challenger_error TEXT,
+            primary_output_tokens INTEGER,
+            challenger_output_tokens INTEGER,
+            primary_cost_usd REAL,
+            challenger_cost_usd REAL
+        );
+        CREATE INDEX gateway_shadow_route ON gateway_shadow (route, created_at)
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_items_by_content", _m002_items_by_content),
     ("003_load_tests", _m003_load_tests),
+    ("004_run_failure_reason", _m004_run_failure_reason),
+    ("005_leases_and_call_claims", _m005_leases_and_call_claims),
+    ("006_gateway", _m006_gateway),
 ]
 
 
+class NewerSchemaError(Exception):
+    """The database holds migrations this llmpick does not know: a newer llmpick wrote it."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        super().__init__(", ".join(unknown))
+        self.unknown = unknown
+
+
+def applied_migrations(db: sqlite3.Connection) -> list[str] | None:
+    """Names of the migrations recorded in the database (None: it has no migrations table)."""
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+    ).fetchone()
+    if not exists:
+        return None
+    return [row[0] for row in db.execute("SELECT name FROM migrations ORDER BY name")]
+
+
 def apply_migrations(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations this database lacks, each in its own transaction; return their names."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    """Apply the migrations this database lacks, each in its own transaction; return their names.
+
+    Raises `NewerSchemaError`, changing nothing, when the database records a migration this
+    llmpick does not know (a newer version wrote it: writing to it could corrupt its data).
+    """
+    recorded = applied_migrations(db)
+    known = {name for name, _ in MIGRATIONS}
+    unknown = [name for name in recorded or () if name not in known]
+    if unknown:
+        raise NewerSchemaError(unknown)
+    if recorded is None:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations "
+            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+    done = set(recorded or ())
     applied = []
     for name, migrate in MIGRATIONS:
         if name in done:

@@ -17,6 +17,7 @@ __all__ = [
     "LoadTestRecord",
     "ResponseRecord",
     "ResultRecord",
+    "RunLease",
     "RunRecord",
     "RunStatus",
     "ScoreRecord",
@@ -42,6 +43,22 @@ class RunRecord:
     config: dict[str, Any] = field(default_factory=dict)
     spec_path: str | None = None
     finished_at: str | None = None
+    # Why it ended `failed` or `interrupted` (a template error, a store that stayed locked).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunLease:
+    """A process's hold on a run (or on a call): `holder` is unique per process and run.
+
+    It lasts until `expires_at` (Unix time) unless renewed; a holder on this host whose process
+    is gone has lost it at once, so a run killed with SIGKILL can be resumed straight away.
+    """
+
+    holder: str
+    pid: int
+    host: str
+    expires_at: float
 
 
 @dataclass
@@ -135,11 +152,23 @@ class LoadTestRecord:
 
 
 class Store(Protocol):
-    """The persistence the runner, statistics and CLI rely on."""
+    """The persistence the runner, statistics and CLI rely on.
 
-    def create_run(self, run: RunRecord) -> None: ...
+    Writes wait for another writer's lock up to `lock_wait_s`, then raise `StoreBusyError`;
+    `save_results(..., wait=False)` raises it after one busy timeout, so the runner can keep
+    working and retry (a result is stored or the run is not finished, never dropped).
+    """
+
+    lock_wait_s: float
+
+    def create_run(
+        self,
+        run: RunRecord,
+        items: Iterable[ItemRecord] | None = None,
+        lease: RunLease | None = None,
+    ) -> None: ...
     def find_resumable_run(self, fingerprint: str) -> RunRecord | None: ...
-    def set_run_status(self, run_id: str, status: RunStatus) -> None: ...
+    def set_run_status(self, run_id: str, status: RunStatus, error: str | None = None) -> None: ...
     def get_run(self, run_id: str) -> RunRecord | None: ...
     def list_runs(self, limit: int = 50) -> list[RunRecord]: ...
     def latest_run_id(self) -> str | None: ...
@@ -150,8 +179,22 @@ class Store(Protocol):
     def items(self, run_id: str) -> Iterator[ItemRecord]: ...
     def item_count(self, run_id: str) -> int: ...
 
+    def acquire_run_lease(self, run_id: str, lease: RunLease) -> RunLease | None: ...
+    def claim_calls(self, keys: Sequence[str], lease: RunLease) -> set[str]: ...
+    def release_claims(self, keys: Sequence[str], holder: str) -> None: ...
+    def renew_leases(self, holder: str, expires_at: float) -> None: ...
+    def release_leases(self, holder: str) -> None: ...
+
     def completed_keys(self, run_id: str, candidate: str) -> set[tuple[str, int]]: ...
-    def save_results(self, run_id: str, results: Sequence[ResultRecord]) -> None: ...
+    def save_results(
+        self,
+        run_id: str,
+        results: Sequence[ResultRecord],
+        *,
+        release_claims: Sequence[str] = (),
+        holder: str | None = None,
+        wait: bool = True,
+    ) -> None: ...
     def responses(self, run_id: str, candidate: str | None = None) -> Iterator[ResponseRecord]: ...
     def scores(self, run_id: str, candidate: str | None = None) -> Iterator[ScoreRecord]: ...
 

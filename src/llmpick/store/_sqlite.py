@@ -2,36 +2,54 @@
 
 Each result (response, its scores and its cache entry) is committed in one transaction as soon as
 it exists, with `synchronous=NORMAL`: a process killed at any instant (even SIGKILL) loses at most
-the calls still in flight, never a stored result.
+the calls still in flight, never a stored result. A run is created with its item list in one
+transaction, so no crash leaves a run without its items.
+
+Another process may hold the write lock (a second eval, a backup, a DB browser): every write
+waits for it `busy_timeout_s` at a time, with backoff, for up to `lock_wait_s` in all, then
+raises `StoreBusyError` having written nothing. A database written by a newer llmpick, a
+read-only file or one whose tables were changed by hand is refused with a `StoreError` saying
+which, before anything is written to it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import operator
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from llmpick._errors import LlmpickError
-from llmpick.store._migrations import apply_migrations
+from llmpick.store._migrations import (
+    MIGRATIONS,
+    NewerSchemaError,
+    applied_migrations,
+    apply_migrations,
+)
 from llmpick.store._protocol import (
     CandidateRecord,
     ItemRecord,
     LoadTestRecord,
     ResponseRecord,
     ResultRecord,
+    RunLease,
     RunRecord,
     RunStatus,
     ScoreRecord,
 )
 
-__all__ = ["SqliteStore", "StoreError", "default_db_path", "open_store"]
+__all__ = ["SqliteStore", "StoreBusyError", "StoreError", "default_db_path", "open_store"]
+
+HOST = socket.gethostname()
 
 _RESPONSE_COLUMNS = [f.name for f in fields(ResponseRecord)]
 _SCORE_COLUMNS = [f.name for f in fields(ScoreRecord)]
@@ -44,6 +62,11 @@ class StoreError(LlmpickError):
     """The database cannot be opened or does not hold what was asked for."""
 
 
+class StoreBusyError(StoreError):
+    """Another process held the database's write lock for longer than this write could wait;
+    nothing of the write was stored."""
+
+
 def default_db_path() -> Path:
     """`$LLMPICK_HOME/llmpick.sqlite`; the home defaults to `~/.local/share/llmpick`."""
     home = os.environ.get("LLMPICK_HOME")
@@ -51,30 +74,87 @@ def default_db_path() -> Path:
     return base / "llmpick.sqlite"
 
 
-def open_store(path: str | Path | None = None) -> SqliteStore:
-    """Open (creating and migrating as needed) the store at `path`, or the default one."""
-    return SqliteStore(Path(path) if path is not None else default_db_path())
+def open_store(
+    path: str | Path | None = None,
+    *,
+    busy_timeout_s: float = 5.0,
+    lock_wait_s: float = 600.0,
+) -> SqliteStore:
+    """Open (creating and migrating as needed) the store at `path`, or the default one.
+
+    A write waits `busy_timeout_s` at a time for another process's lock, `lock_wait_s` in all.
+    """
+    return SqliteStore(
+        Path(path) if path is not None else default_db_path(),
+        busy_timeout_s=busy_timeout_s,
+        lock_wait_s=lock_wait_s,
+    )
 
 
 class SqliteStore:
     """`Store` on SQLite. Not thread-safe: use it from one thread (the runner's event loop)."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, *, busy_timeout_s: float = 5.0, lock_wait_s: float = 600.0
+    ) -> None:
         self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self.lock_wait_s = lock_wait_s
         try:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_s)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {path}: {exc}; pass --db PATH") from None
+            raise StoreError(f"cannot open the database {path}: {exc}") from None
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            apply_migrations(self._db)
+            self._prepare()
+        except StoreError:
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(f"{path} is not an llmpick database ({exc}); pass --db PATH") from None
+            raise _open_error(self.path, exc) from None
+
+    def _prepare(self) -> None:
+        # Refuse a newer schema before anything (even the journal mode) is written to the file.
+        recorded = applied_migrations(self._db)
+        self._refuse_newer(recorded or [])
+        writable = str(self.path) == ":memory:" or os.access(self.path, os.W_OK)
+        if recorded is not None and not writable:
+            raise _read_only(self.path, "the file is not writable")
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        try:
+            apply_migrations(self._db)
+        except NewerSchemaError as exc:  # another process upgraded it meanwhile
+            self._refuse_newer(exc.unknown)
+        self._check_columns()
+
+    def _refuse_newer(self, recorded: Sequence[str]) -> None:
+        known = {name for name, _ in MIGRATIONS}
+        unknown = sorted(name for name in recorded if name not in known)
+        if unknown:
+            from llmpick import __version__
+
+            raise StoreError(
+                f"{self.path} has schema {unknown[-1]}, newer than this llmpick "
+                f"({__version__}) knows (up to {MIGRATIONS[-1][0]}): a newer llmpick wrote it. "
+                "It was left unchanged; use it with that newer llmpick, or use another database"
+            )
+
+    def _check_columns(self) -> None:
+        """Every table and column the code reads must be there (a hand-edited database fails
+        here with a clear message, not later with a traceback in the middle of a command)."""
+        for table, columns in _expected_columns().items():
+            have = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in columns if c not in have]
+            if missing:
+                found = ", ".join(sorted(have)) if have else "no such table"
+                raise StoreError(
+                    f"{self.path} is not a usable llmpick database: table {table!r} lacks "
+                    f"{', '.join(missing)} (found: {found}); it was changed outside llmpick"
+                )
 
     def __repr__(self) -> str:
         return f"<SqliteStore {self.path}>"
@@ -90,50 +170,73 @@ class SqliteStore:
 
     # runs ------------------------------------------------------------------------------------
 
-    def create_run(self, run: RunRecord) -> None:
-        self._db.execute(
-            "INSERT INTO runs (id, created_at, finished_at, status, spec_name, spec_path, "
-            "fingerprint, primary_metric, config_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                run.id,
-                run.created_at,
-                run.finished_at,
-                run.status,
-                run.spec_name,
-                run.spec_path,
-                run.fingerprint,
-                run.primary_metric,
-                json.dumps(run.config),
-            ),
-        )
+    def create_run(
+        self,
+        run: RunRecord,
+        items: Iterable[ItemRecord] | None = None,
+        lease: RunLease | None = None,
+    ) -> None:
+        """Insert the run with its item list and its lease in one transaction: a process killed
+        at any moment leaves the whole run or none of it (never a run without its items)."""
+        prepared = _prepare_items(items) if items is not None else None
+        with self._write():
+            self._db.execute(
+                "INSERT INTO runs (id, created_at, finished_at, status, spec_name, spec_path, "
+                "fingerprint, primary_metric, config_json, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id,
+                    run.created_at,
+                    run.finished_at,
+                    run.status,
+                    run.spec_name,
+                    run.spec_path,
+                    run.fingerprint,
+                    run.primary_metric,
+                    json.dumps(run.config),
+                    run.error,
+                ),
+            )
+            if prepared is not None:
+                self._attach_items(run.id, *prepared)
+            if lease is not None:
+                self._put_lease(run.id, lease)
 
     def find_resumable_run(self, fingerprint: str) -> RunRecord | None:
+        """The newest unfinished run with this fingerprint and its items stored."""
         row = self._db.execute(
-            "SELECT * FROM runs WHERE fingerprint = ? AND status IN ('running', 'interrupted') "
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE fingerprint = ? "
+            "AND status IN ('running', 'interrupted') AND items_key IS NOT NULL "
             "ORDER BY created_at DESC LIMIT 1",
             (fingerprint,),
         ).fetchone()
         return self._run(row) if row else None
 
-    def set_run_status(self, run_id: str, status: RunStatus) -> None:
+    def set_run_status(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
+        """Set the status; `error` says why a run ended failed or interrupted (cleared else)."""
         finished = _now_iso() if status != "running" else None
-        self._db.execute(
-            "UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, finished, run_id)
-        )
+        with self._write():
+            self._db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
+                (status, finished, error, run_id),
+            )
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        row = self._db.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
         if row is None:
             # A unique prefix is enough, like git's short hashes.
             rows = self._db.execute(
-                "SELECT * FROM runs WHERE id LIKE ? LIMIT 2", (run_id + "%",)
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id LIKE ? LIMIT 2", (run_id + "%",)
             ).fetchall()
             row = rows[0] if len(rows) == 1 else None
         return self._run(row) if row else None
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         rows = self._db.execute(
-            "SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (limit,),
         )
         return [self._run(r) for r in rows]
 
@@ -143,7 +246,7 @@ class SqliteStore:
         return found[0] if found else None
 
     def _run(self, row: tuple[Any, ...]) -> RunRecord:
-        # Columns in table order; later migrations append (items_key, read by `items`).
+        # Columns as in _RUN_COLUMNS.
         names = ("id", "created_at", "finished_at", "status", "spec_name", "spec_path")
         values = dict(zip(names, row[:6], strict=True))
         return RunRecord(
@@ -151,12 +254,107 @@ class SqliteStore:
             fingerprint=row[6],
             primary_metric=row[7],
             config=json.loads(row[8]),
+            error=row[9],
+        )
+
+    # leases and claims -----------------------------------------------------------------------
+
+    def acquire_run_lease(self, run_id: str, lease: RunLease) -> RunLease | None:
+        """Take the run for `lease.holder` unless another live holder has it; return that
+        holder's lease then (None: the run is ours)."""
+        with self._write():
+            row = self._db.execute(
+                "SELECT holder, pid, host, expires_at FROM run_leases WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
+            if row is not None:
+                current = RunLease(*row)
+                if current.holder != lease.holder and _is_live(current, time.time()):
+                    return current
+            self._put_lease(run_id, lease)
+        return None
+
+    def run_lease(self, run_id: str) -> RunLease | None:
+        """Who runs `run_id` now (None: nobody live)."""
+        row = self._db.execute(
+            "SELECT holder, pid, host, expires_at FROM run_leases WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        lease = RunLease(*row) if row else None
+        return lease if lease is not None and _is_live(lease, time.time()) else None
+
+    def claim_calls(self, keys: Sequence[str], lease: RunLease) -> set[str]:
+        """Claim the calls behind these cache keys for `lease.holder`; return those claimed.
+
+        A key is not claimed when another live holder is calling it, or when its answer is
+        already cached (it finished since the caller looked): read those from the cache later.
+        """
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return set()
+        now = time.time()
+        with self._write():
+            taken: set[str] = set()
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                for key, *held in self._db.execute(
+                    "SELECT key, holder, pid, host, expires_at FROM call_claims "
+                    f"WHERE key IN ({marks})",
+                    chunk,
+                ):
+                    other = RunLease(*held)
+                    if other.holder != lease.holder and _is_live(other, now):
+                        taken.add(key)
+                taken.update(
+                    row[0]
+                    for row in self._db.execute(
+                        f"SELECT key FROM response_cache WHERE key IN ({marks})", chunk
+                    )
+                )
+            mine = [key for key in unique if key not in taken]
+            self._db.executemany(
+                "INSERT OR REPLACE INTO call_claims (key, holder, pid, host, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(key, lease.holder, lease.pid, lease.host, lease.expires_at) for key in mine],
+            )
+        return set(mine)
+
+    def release_claims(self, keys: Sequence[str], holder: str) -> None:
+        """Drop `holder`'s claims on `keys` (its calls ended: answered, cached or failed)."""
+        with self._write():
+            self._db.executemany(
+                "DELETE FROM call_claims WHERE key = ? AND holder = ?",
+                [(key, holder) for key in keys],
+            )
+
+    def renew_leases(self, holder: str, expires_at: float) -> None:
+        """Extend every lease and claim of `holder` (one short write; it does not wait long
+        for a lock: a missed renewal is made up by the next, well before expiry)."""
+        with self._write(wait=False):
+            self._db.execute(
+                "UPDATE run_leases SET expires_at = ? WHERE holder = ?", (expires_at, holder)
+            )
+            self._db.execute(
+                "UPDATE call_claims SET expires_at = ? WHERE holder = ?", (expires_at, holder)
+            )
+
+    def release_leases(self, holder: str) -> None:
+        """Drop every lease and claim of `holder` (a run ending, however it ends)."""
+        with self._write(wait=False):
+            self._db.execute("DELETE FROM run_leases WHERE holder = ?", (holder,))
+            self._db.execute("DELETE FROM call_claims WHERE holder = ?", (holder,))
+
+    def _put_lease(self, run_id: str, lease: RunLease) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO run_leases (run_id, holder, pid, host, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (run_id, lease.holder, lease.pid, lease.host, lease.expires_at),
         )
 
     # candidates and items --------------------------------------------------------------------
 
     def save_candidates(self, run_id: str, candidates: Sequence[CandidateRecord]) -> None:
-        with self._transaction():
+        with self._write():
             self._db.executemany(
                 "INSERT OR REPLACE INTO candidates (run_id, label, position, status, reason, "
                 "provider, model, catalog_id, config_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,42 +388,34 @@ class SqliteStore:
 
     def save_items(self, run_id: str, items: Iterable[ItemRecord]) -> None:
         """Attach the item list to the run, storing the list only if no run stored it before:
-        re-runs of a dataset share one copy, keyed by a hash of its content."""
-        records = list(items)
-        digest = hashlib.sha256()
-        for start in range(0, len(records), 1024):  # in slices: no one huge string in memory
-            content = json.dumps(
-                [
-                    [i.item_id, i.position, i.input, i.expected, i.category, i.fields]
-                    for i in records[start : start + 1024]
-                ],
-                default=str,
-                ensure_ascii=False,  # half the time of escaping; the hash only needs determinism
-            )
-            digest.update(content.encode("utf-8", "surrogatepass"))
-        key = digest.hexdigest()
-        with self._transaction():
-            stored = self._db.execute(
-                "SELECT 1 FROM item_lists WHERE items_key = ? LIMIT 1", (key,)
-            ).fetchone()
-            if stored is None:
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO item_lists (items_key, item_id, position, input, "
-                    "expected, category, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        re-runs of a dataset share one copy, keyed by a hash of its content. (`create_run`
+        takes the items too, in the run's own transaction.)"""
+        prepared = _prepare_items(items)
+        with self._write():
+            self._attach_items(run_id, *prepared)
+
+    def _attach_items(self, run_id: str, key: str, records: list[ItemRecord]) -> None:
+        stored = self._db.execute(
+            "SELECT 1 FROM item_lists WHERE items_key = ? LIMIT 1", (key,)
+        ).fetchone()
+        if stored is None:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO item_lists (items_key, item_id, position, input, "
+                "expected, category, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
                     (
-                        (
-                            key,
-                            i.item_id,
-                            i.position,
-                            i.input,
-                            i.expected,
-                            i.category,
-                            json.dumps(i.fields, default=str),
-                        )
-                        for i in records
-                    ),
-                )
-            self._db.execute("UPDATE runs SET items_key = ? WHERE id = ?", (key, run_id))
+                        key,
+                        i.item_id,
+                        i.position,
+                        i.input,
+                        i.expected,
+                        i.category,
+                        json.dumps(i.fields, default=str),
+                    )
+                    for i in records
+                ),
+            )
+        self._db.execute("UPDATE runs SET items_key = ? WHERE id = ?", (key, run_id))
 
     def item_count(self, run_id: str) -> int:
         """How many items the run has (without reading them)."""
@@ -263,7 +453,21 @@ class SqliteStore:
         )
         return {(r[0], r[1]) for r in rows}
 
-    def save_results(self, run_id: str, results: Sequence[ResultRecord]) -> None:
+    def save_results(
+        self,
+        run_id: str,
+        results: Sequence[ResultRecord],
+        *,
+        release_claims: Sequence[str] = (),
+        holder: str | None = None,
+        wait: bool = True,
+    ) -> None:
+        """Store results in one transaction, dropping `holder`'s claims on `release_claims` in
+        the same one (a waiting process then finds the answer in the cache, never a gap).
+
+        `wait=False`: raise `StoreBusyError` after one busy timeout instead of waiting up to
+        `lock_wait_s`; nothing is stored then, and the caller keeps the results to retry.
+        """
         if not results:
             return
         now = time.time()
@@ -285,7 +489,7 @@ class SqliteStore:
             scores.extend((run_id, *_score_values(s)) for s in result.scores)
             if result.cache_entry is not None:
                 cache_rows.append((result.cache_entry[0], now, result.cache_entry[1]))
-        with self._transaction():
+        with self._write(wait=wait):
             self._db.executemany(response_sql, responses)
             if scores:
                 self._db.executemany(score_sql, scores)
@@ -294,6 +498,11 @@ class SqliteStore:
                     "INSERT OR REPLACE INTO response_cache (key, created_at, payload_json) "
                     "VALUES (?, ?, ?)",
                     cache_rows,
+                )
+            if release_claims and holder is not None:
+                self._db.executemany(
+                    "DELETE FROM call_claims WHERE key = ? AND holder = ?",
+                    [(key, holder) for key in release_claims],
                 )
 
     def responses(self, run_id: str, candidate: str | None = None) -> Iterator[ResponseRecord]:
@@ -336,15 +545,20 @@ class SqliteStore:
 
     def cache_put(self, key: str, payload: str) -> None:
         """Store one cache entry on its own (results carry theirs in `save_results`)."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO response_cache (key, created_at, payload_json) "
-            "VALUES (?, ?, ?)",
-            (key, time.time(), payload),
-        )
+        with self._write():
+            self._db.execute(
+                "INSERT OR REPLACE INTO response_cache (key, created_at, payload_json) "
+                "VALUES (?, ?, ?)",
+                (key, time.time(), payload),
+            )
 
     # load tests ------------------------------------------------------------------------------
 
     def save_load_test(self, record: LoadTestRecord) -> None:
+        with self._write():
+            self._insert_load_test(record)
+
+    def _insert_load_test(self, record: LoadTestRecord) -> None:
         self._db.execute(
             "INSERT INTO load_tests (id, created_at, spec_name, candidate, catalog_id, endpoint, "
             "model, hardware, requests_per_s, concurrency, result_json) "
@@ -389,8 +603,38 @@ class SqliteStore:
 
     # -----------------------------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    @contextmanager
+    def _write(self, *, wait: bool = True) -> Iterator[None]:
+        """One write transaction, taken with BEGIN IMMEDIATE (so it never fails half-way on
+        the lock), committed on success and rolled back on any exception."""
+        self._begin(wait)
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _begin(self, wait: bool) -> None:
+        # Each BEGIN waits up to the busy timeout inside SQLite; between tries we back off, so
+        # a lock held for minutes (a backup, a second eval's long write) is waited out.
+        started = time.monotonic()
+        delay = 0.05
+        while True:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                waited = time.monotonic() - started
+                if not wait or waited + delay > self.lock_wait_s:
+                    raise StoreBusyError(
+                        f"the database {self.path} is locked by another process "
+                        f"(waited {waited:.1f} s for it)"
+                    ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 _LOAD_TEST_COLUMNS = (
@@ -415,15 +659,88 @@ def _load_test_record(row: Sequence[Any]) -> LoadTestRecord:
     )
 
 
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+_RUN_COLUMNS = (
+    "id, created_at, finished_at, status, spec_name, spec_path, fingerprint, primary_metric, "
+    "config_json, error"
+)
 
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+def _prepare_items(items: Iterable[ItemRecord]) -> tuple[str, list[ItemRecord]]:
+    """The item list's content key (SHA-256) and its records, computed before any lock is
+    taken."""
+    records = list(items)
+    digest = hashlib.sha256()
+    for start in range(0, len(records), 1024):  # in slices: no one huge string in memory
+        content = json.dumps(
+            [
+                [i.item_id, i.position, i.input, i.expected, i.category, i.fields]
+                for i in records[start : start + 1024]
+            ],
+            default=str,
+            ensure_ascii=False,  # half the time of escaping; the hash only needs determinism
+        )
+        digest.update(content.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest(), records
+
+
+def _is_live(lease: RunLease, now: float) -> bool:
+    """Whether a lease still holds: not expired, and, on this host, its process still exists."""
+    if lease.expires_at <= now:
+        return False
+    if lease.host == HOST and lease.pid != os.getpid():
+        try:
+            os.kill(lease.pid, 0)
+        except ProcessLookupError:
+            return False
+        except OSError:  # exists, owned by another user
+            return True
+    return True
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc)
+
+
+def _read_only(path: Path, why: str) -> StoreError:
+    return StoreError(
+        f"the database {path} is read-only ({why}); llmpick stores runs and its cache in it, "
+        "so it needs write access to the file and its folder"
+    )
+
+
+def _open_error(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_READONLY:
+        return _read_only(path, str(exc))
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreBusyError(f"the database {path} is locked by another process ({exc})")
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreError(f"cannot open the database {path} ({exc})")
+    return StoreError(f"{path} is not an llmpick database ({exc})")
+
+
+@functools.cache
+def _expected_columns() -> dict[str, tuple[str, ...]]:
+    """Tables and columns a fully migrated database has: the migrations run on an empty
+    in-memory database, so this can never drift from them."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        apply_migrations(db)
+        tables = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        return {
+            table: tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+            for table in tables
+        }
+    finally:
+        db.close()
 
 
 def _now_iso() -> str:
