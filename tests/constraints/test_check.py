@@ -31,25 +31,57 @@ def _reason(verdict: dict[str, Any], rule: str) -> dict[str, Any]:
     return next(r for r in verdict["reasons"] if r["rule"] == rule)
 
 
-def test_data_that_may_not_leave_excludes_closed_apis_without_private_offer() -> None:
+def _closed_models() -> list[Any]:
     catalog = load_catalog()
     closed = [e for e in catalog if not e.open_weights and e.about.status != Status.RETIRED]
     assert len(closed) >= 10
+    return closed
+
+
+def test_data_that_may_not_leave_excludes_every_closed_model_without_on_prem_offer() -> None:
+    closed = _closed_models()
     spec = _spec(
         constraints={"data": {"may_leave_premises": False}},
         candidates=[e.id for e in closed] + ["meta/llama-3.1-8b-instruct"],
     )
     verdicts = _verdicts(spec)
+    private_only = 0
     for entry in closed:
         reason = _reason(verdicts[entry.id], "data-leaves-premises")
-        private = entry.hosting is not None and (
-            entry.hosting.on_prem or entry.hosting.private_deployment
-        )
-        assert reason["passed"] is bool(private), (entry.id, reason)
-        if not private:
+        on_prem = entry.hosting is not None and bool(entry.hosting.on_prem)
+        assert reason["passed"] is on_prem, (entry.id, reason)
+        if on_prem:
+            assert entry.hosting.source_of("on_prem").source in reason["message"]  # type: ignore[union-attr]
+        else:
             assert not verdicts[entry.id]["eligible"]
             assert "may not leave our premises" in reason["message"]
+            if entry.hosting is not None and entry.hosting.private_deployment:
+                private_only += 1
+                assert "accept_vendor_private_cloud" in reason["message"]
+    assert private_only > 0  # the catalog has vendor private clouds: they no longer pass
     assert _reason(verdicts["meta/llama-3.1-8b-instruct"], "data-leaves-premises")["passed"]
+
+
+def test_a_vendor_private_cloud_passes_only_when_the_spec_accepts_it() -> None:
+    private = [
+        e
+        for e in _closed_models()
+        if e.hosting is not None and e.hosting.private_deployment and not e.hosting.on_prem
+    ]
+    assert private
+    spec = _spec(
+        constraints={"data": {"may_leave_premises": False, "accept_vendor_private_cloud": True}},
+        candidates=[e.id for e in private],
+    )
+    verdicts = _verdicts(spec)
+    for entry in private:
+        reason = _reason(verdicts[entry.id], "data-leaves-premises")
+        assert reason["passed"] and reason["severity"] == "error", (entry.id, reason)
+        assert "accepts as our premises" in reason["message"]
+
+
+def test_accepting_a_private_cloud_is_off_by_default() -> None:
+    assert _spec().constraints.data.accept_vendor_private_cloud is False
 
 
 def test_commercial_use_required_excludes_non_commercial_licences() -> None:

@@ -113,21 +113,37 @@ def _hosting(c: ResolvedCandidate) -> Hosting | None:
 
 @rule("data-leaves-premises")
 def check_premises(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
-    """Closed APIs are out when data may not leave, unless the vendor deploys privately."""
-    if spec.constraints.data.may_leave_premises:
+    """Closed APIs are out when data may not leave, unless the vendor has a sourced
+    on-premises offer. A vendor-hosted private cloud (single-tenant, VPC) is still the vendor's
+    infrastructure, so it passes only when the spec says so
+    (`constraints.data.accept_vendor_private_cloud`)."""
+    data = spec.constraints.data
+    if data.may_leave_premises:
         return None
     if c.deployment == "self-hosted":
         return _ok("data-leaves-premises", "self-hosted: prompts stay on our premises")
     hosting = _hosting(c)
     if hosting is not None and hosting.on_prem:
-        return _ok("data-leaves-premises", "the vendor offers an on-premises deployment")
-    if hosting is not None and hosting.private_deployment:
-        return RuleResult(
+        where = hosting.source_of("on_prem")
+        return _ok(
             "data-leaves-premises",
-            True,
-            "the vendor offers a private (single-tenant/VPC) deployment; confirm it counts as "
-            "your premises",
-            severity="warning",
+            f"the vendor offers an on-premises deployment (source: {where.source}, as of "
+            f"{where.as_of})",
+            source=where.source,
+        )
+    if hosting is not None and hosting.private_deployment:
+        if data.accept_vendor_private_cloud:
+            return _ok(
+                "data-leaves-premises",
+                "the vendor offers a private (single-tenant/VPC) deployment, which the spec "
+                "accepts as our premises (constraints.data.accept_vendor_private_cloud)",
+            )
+        return _fail(
+            "data-leaves-premises",
+            "data may not leave our premises; the vendor offers only a private "
+            "(single-tenant/VPC) cloud deployment, which runs on the vendor's infrastructure, "
+            "and the spec does not accept that (constraints.data.accept_vendor_private_cloud "
+            "is false); no sourced on-premises offer is in the catalog",
         )
     return _fail(
         "data-leaves-premises",

@@ -148,6 +148,11 @@ class DataConstraints(SpecModel):
     may_leave_premises: bool = Field(
         True, description="Prompts may be sent to a third-party API outside our premises."
     )
+    accept_vendor_private_cloud: bool = Field(
+        False,
+        description="With may_leave_premises false: a vendor's private (single-tenant/VPC) "
+        "cloud counts as our premises. Off: only a sourced on-premises offer passes.",
+    )
     contains_pii: bool = Field(False, description="Prompts contain personal data.")
     allowed_regions: list[str] = Field(
         default_factory=list,
