@@ -1,4 +1,13 @@
-"""One OpenAI-compatible front door for every model (the gateway). This step: its config."""
+"""One OpenAI-compatible front door for every model: routing with fallbacks and circuit
+breakers, a cheap-first cascade, shadow traffic to a challenger, PII guardrails for third-party
+backends, and every request accounted in the store with budgets per key.
+
+```python
+from llmpick.gateway import load_gateway_config, run_gateway
+
+run_gateway(load_gateway_config("gateway.yaml"))      # serves http://127.0.0.1:8080/v1
+```
+"""
 
 from __future__ import annotations
 
@@ -14,16 +23,26 @@ from llmpick.gateway._config import (
     load_gateway_config,
     parse_gateway_config,
 )
+from llmpick.gateway._pii import Redactor, find_pii, iban_valid, luhn_valid
+from llmpick.gateway._server import Gateway, GatewayError, create_gateway_app, run_gateway
 
 __all__ = [
     "Backend",
     "Budget",
+    "Gateway",
     "GatewayConfig",
     "GatewayConfigError",
+    "GatewayError",
+    "Redactor",
     "Route",
+    "create_gateway_app",
+    "find_pii",
     "gateway_json_schema",
     "hash_key",
+    "iban_valid",
     "is_loopback",
     "load_gateway_config",
+    "luhn_valid",
     "parse_gateway_config",
+    "run_gateway",
 ]

@@ -1,0 +1,500 @@
+"""The models behind the gateway, each reached one of two ways.
+
+- OpenAI-compatible servers are passed through: the client's JSON goes upstream with only the
+  model name (and, when guardrails apply, the redacted text) changed, over one shared aiohttp
+  session, and the upstream's bytes come back as they are. Each SSE event is parsed only to learn
+  its text, finish reason and usage (for accounting, checks and cut-stream detection).
+- Anthropic, Gemini and in-process llama.cpp go through llmpick's providers (`create_provider`),
+  which translate the request and the answer; the gateway encodes their text as OpenAI chunks.
+
+Both give the router the same two calls: `complete` (one whole answer) and `stream` (events,
+with a first-token deadline and a stall deadline). Failures are `BackendError`s that say whether
+another backend may be tried (`fallback`) and whether the client's own request was at fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from llmpick.gateway._config import Backend
+from llmpick.providers import (
+    BadRequestError,
+    ContextOverflowError,
+    GenerateParams,
+    Message,
+    Provider,
+    ProviderError,
+    Role,
+    create_provider,
+)
+
+__all__ = [
+    "Answer",
+    "BackendError",
+    "Event",
+    "GatewayBackend",
+    "OpenAIPassThrough",
+    "ProviderBackend",
+    "build_backend",
+    "request_text",
+]
+
+
+@dataclass(slots=True)
+class Event:
+    """One piece of a streamed answer. `raw` is the upstream's own SSE event when passed through."""
+
+    text: str = ""
+    finish: str | None = None
+    usage: dict[str, Any] | None = None
+    raw: bytes | None = None
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Answer:
+    """A whole answer; `raw` is the upstream body, forwarded as is when nothing is rewritten."""
+
+    text: str
+    finish: str
+    input_tokens: int | None
+    output_tokens: int | None
+    usage_source: str
+    model: str
+    raw: bytes | None = None
+    payload: dict[str, Any] | None = None
+
+
+class BackendError(Exception):
+    """One attempt failed. `fallback`: another backend may be tried; `status`: for the client."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "upstream_error",
+        status: int = 502,
+        fallback: bool = True,
+        body: bytes | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+        self.fallback = fallback
+        self.body = body  # the upstream's own error body, for a client error passed back
+
+
+@dataclass
+class StreamState:
+    """What a stream has delivered so far (for accounting when it is cut)."""
+
+    text: list[str] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    finish: str | None = None
+    first_token_at: float | None = None
+
+
+def request_text(body: dict[str, Any]) -> str:
+    """All the prompt text of a chat or completion request (for estimates and checks)."""
+    if "messages" in body:
+        return "\n".join(_content_text(m.get("content")) for m in body["messages"])
+    prompt = body.get("prompt", "")
+    return prompt if isinstance(prompt, str) else "\n".join(map(str, prompt))
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return ""
+
+
+class GatewayBackend(ABC):
+    """One configured backend: `complete` and `stream` an OpenAI-shaped request body."""
+
+    def __init__(self, config: Backend) -> None:
+        self.config = config
+        self.name = config.name
+        self._slots = asyncio.Semaphore(config.max_concurrency)
+
+    @abstractmethod
+    async def complete(self, body: dict[str, Any], chat: bool) -> Answer:
+        """The whole answer to `body` (a chat or completion request)."""
+
+    @abstractmethod
+    def stream(self, body: dict[str, Any], chat: bool, state: StreamState) -> AsyncIterator[Event]:
+        """The answer as events; raises `BackendError` (a first-token timeout among them)."""
+
+    async def start(self, session: aiohttp.ClientSession) -> None:  # noqa: B027 (optional hook)
+        """Called once when the gateway starts."""
+
+    async def aclose(self) -> None:  # noqa: B027 (optional hook)
+        """Release connections and loaded models."""
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+
+# OpenAI-compatible pass-through --------------------------------------------------------------
+
+
+def _status_error(status: int, raw: bytes) -> BackendError:
+    """A non-2xx upstream answer: the client's fault (passed back) or the backend's (fall back)."""
+    try:
+        detail = json.loads(raw).get("error", {})
+        message = detail.get("message") if isinstance(detail, dict) else str(detail)
+    except (ValueError, AttributeError):
+        message = raw[:200].decode("utf-8", "replace")
+    text = f"HTTP {status} from upstream: {message or ''}".strip()
+    if status in (400, 413, 422):
+        return BackendError(
+            text, kind="invalid_request_error", status=status, fallback=False, body=raw
+        )
+    return BackendError(text, status=502 if status < 500 else status)
+
+
+class OpenAIPassThrough(GatewayBackend):
+    """Any OpenAI-compatible server, its bytes forwarded; one shared client session."""
+
+    def __init__(self, config: Backend) -> None:
+        super().__init__(config)
+        assert config.endpoint is not None
+        self.endpoint = config.endpoint
+        self._session: aiohttp.ClientSession | None = None
+        self._headers = {"Content-Type": "application/json", **self.endpoint.headers}
+        if self.endpoint.api_key_env:
+            key = os.environ.get(self.endpoint.api_key_env)
+            if key:
+                self._headers["Authorization"] = f"Bearer {key}"
+        self._timeout = aiohttp.ClientTimeout(
+            total=config.total_timeout_s, sock_connect=config.connect_timeout_s
+        )
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    def _url(self, chat: bool) -> str:
+        return self.endpoint.base_url + ("/chat/completions" if chat else "/completions")
+
+    def _upstream_body(self, body: dict[str, Any], stream: bool) -> bytes:
+        out = dict(body)
+        out["model"] = self.endpoint.model
+        if stream:
+            out["stream"] = True
+            # Always ask for usage: the gateway accounts tokens; the client sees it only if asked.
+            out["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        else:
+            out.pop("stream", None)
+            out.pop("stream_options", None)
+        return json.dumps(out).encode()
+
+    async def complete(self, body: dict[str, Any], chat: bool) -> Answer:
+        assert self._session is not None
+        data = self._upstream_body(body, stream=False)
+        async with self._slots:
+            try:
+                async with self._session.post(
+                    self._url(chat), data=data, headers=self._headers, timeout=self._timeout
+                ) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+            except TimeoutError:
+                raise BackendError(
+                    f"no answer within {self.config.total_timeout_s:g} s", kind="timeout"
+                ) from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
+        if status >= 300:
+            raise _status_error(status, raw)
+        try:
+            payload = json.loads(raw)
+            choice = payload["choices"][0]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise BackendError("malformed answer from the backend") from None
+        message = choice.get("message")
+        text = (message.get("content") if message else choice.get("text")) or ""
+        usage = payload.get("usage") or {}
+        reported = usage.get("completion_tokens") is not None
+        return Answer(
+            text=text,
+            finish=choice.get("finish_reason") or "stop",
+            input_tokens=usage.get("prompt_tokens") if reported else len(request_text(body)) // 4,
+            output_tokens=usage.get("completion_tokens") if reported else (len(text) + 3) // 4,
+            usage_source="server" if reported else "estimate",
+            model=str(payload.get("model") or self.endpoint.model),
+            raw=raw,
+            payload=payload,
+        )
+
+    async def stream(
+        self, body: dict[str, Any], chat: bool, state: StreamState
+    ) -> AsyncIterator[Event]:
+        assert self._session is not None
+        data = self._upstream_body(body, stream=True)
+        loop = asyncio.get_running_loop()
+        # No `yield` inside a timeout block: the deadline would strike the consumer's code.
+        deadline = loop.time() + self.config.first_token_timeout_s
+        async with self._slots:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    resp = await self._session.post(
+                        self._url(chat), data=data, headers=self._headers, timeout=self._timeout
+                    )
+                    if resp.status >= 300:
+                        raw = await resp.content.read(65536)
+                        resp.release()
+                        raise _status_error(resp.status, raw)
+            except TimeoutError:
+                raise BackendError(
+                    f"no first token within {self.config.first_token_timeout_s:g} s",
+                    kind="timeout",
+                ) from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
+            done = False
+            lines = resp.content.__aiter__()
+            try:
+                while True:
+                    try:
+                        async with asyncio.timeout_at(deadline):
+                            line = await lines.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    if not line.startswith(b"data:"):
+                        continue
+                    event = _parse_event(line)
+                    if event is None:
+                        done = True
+                        break
+                    if event.usage:
+                        state.usage = event.usage
+                    if event.text:
+                        if state.first_token_at is None:
+                            state.first_token_at = time.perf_counter()
+                        state.text.append(event.text)
+                    if event.finish:
+                        state.finish = event.finish
+                    if state.first_token_at is not None or event.finish:
+                        deadline = loop.time() + self.config.stall_timeout_s
+                    yield event
+                if not done and state.finish is None:
+                    raise BackendError("the upstream stream was cut off", kind="stream_error")
+            except TimeoutError:
+                if state.first_token_at is None and state.finish is None:
+                    raise BackendError(
+                        f"no first token within {self.config.first_token_timeout_s:g} s",
+                        kind="timeout",
+                    ) from None
+                raise BackendError(
+                    f"the stream stalled for {self.config.stall_timeout_s:g} s", kind="timeout"
+                ) from None
+            except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+                raise BackendError("the upstream stream was cut off", kind="stream_error") from None
+            except (aiohttp.ClientError, OSError) as exc:
+                raise BackendError(
+                    f"connection to the backend failed: {type(exc).__name__}"
+                ) from None
+            finally:
+                if done:
+                    resp.release()
+                else:
+                    resp.close()
+
+
+def _parse_event(line: bytes) -> Event | None:
+    """One `data:` line of an OpenAI stream as an event; None for `[DONE]`."""
+    chunk = line[5:].strip()
+    if chunk == b"[DONE]":
+        return None
+    try:
+        payload = json.loads(chunk)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise BackendError("malformed stream event", kind="stream_error")
+    if "error" in payload:
+        raise BackendError("error inside the upstream stream", kind="stream_error")
+    event = Event(raw=b"data: " + chunk + b"\n\n", payload=payload)
+    choices = payload.get("choices")
+    if choices:
+        choice = choices[0]
+        delta = choice.get("delta")
+        event.text = (delta.get("content") if delta else choice.get("text")) or ""
+        event.finish = choice.get("finish_reason")
+    if payload.get("usage"):
+        event.usage = payload["usage"]
+    return event
+
+
+# Through llmpick's providers (Anthropic, Gemini, llama.cpp in-process) ------------------------
+
+
+def _messages(body: dict[str, Any]) -> list[Message] | str:
+    if "messages" not in body:
+        return request_text(body)
+    out = []
+    for m in body["messages"]:
+        role: Role = m.get("role") if m.get("role") in ("system", "user", "assistant") else "user"
+        out.append(Message(role, _content_text(m.get("content"))))
+    return out
+
+
+def _params(body: dict[str, Any], stream: bool) -> GenerateParams:
+    stop = body.get("stop") or ()
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    return GenerateParams(
+        max_tokens=int(limit) if limit is not None else 256,
+        temperature=float(body.get("temperature") or 0.0),
+        top_p=body.get("top_p"),
+        stop=(stop,) if isinstance(stop, str) else tuple(stop),
+        seed=body.get("seed"),
+        stream=stream,
+    )
+
+
+def _provider_error(exc: ProviderError) -> BackendError:
+    client_fault = isinstance(exc, BadRequestError | ContextOverflowError)
+    return BackendError(
+        str(exc),
+        kind="invalid_request_error" if client_fault else "upstream_error",
+        status=400 if client_fault else 502,
+        fallback=not client_fault,
+    )
+
+
+class ProviderBackend(GatewayBackend):
+    """A backend reached through an llmpick provider, which owns the vendor's wire format."""
+
+    def __init__(self, config: Backend) -> None:
+        super().__init__(config)
+        self.provider: Provider = create_provider(_provider_config(config))
+        self._loaded = config.local is None
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        load = getattr(self.provider, "load", None)
+        if load is not None:
+            await load()
+        self._loaded = True
+
+    @property
+    def ready(self) -> bool:
+        return self._loaded
+
+    async def complete(self, body: dict[str, Any], chat: bool) -> Answer:
+        async with self._slots:
+            try:
+                async with asyncio.timeout(self.config.total_timeout_s):
+                    response = await self.provider.generate(_messages(body), _params(body, False))
+            except TimeoutError:
+                raise BackendError(
+                    f"no answer within {self.config.total_timeout_s:g} s", kind="timeout"
+                ) from None
+            except ProviderError as exc:
+                raise _provider_error(exc) from None
+        return Answer(
+            text=response.text,
+            finish=response.finish_reason,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            usage_source=response.usage.source,
+            model=self.config.name,
+        )
+
+    async def stream(
+        self, body: dict[str, Any], chat: bool, state: StreamState
+    ) -> AsyncIterator[Event]:
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        async with self._slots:
+            task = asyncio.create_task(
+                self.provider.generate(
+                    _messages(body), _params(body, True), on_text=queue.put_nowait
+                )
+            )
+            task.add_done_callback(lambda _: queue.put_nowait(None))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.config.first_token_timeout_s
+            try:
+                while True:
+                    async with asyncio.timeout_at(deadline):
+                        text = await queue.get()
+                    if text is None:
+                        break
+                    if state.first_token_at is None:
+                        state.first_token_at = time.perf_counter()
+                    state.text.append(text)
+                    deadline = loop.time() + self.config.stall_timeout_s
+                    yield Event(text=text)
+                response = await task
+            except TimeoutError:
+                task.cancel()
+                first = state.first_token_at is None
+                raise BackendError(
+                    f"no first token within {self.config.first_token_timeout_s:g} s"
+                    if first
+                    else f"the stream stalled for {self.config.stall_timeout_s:g} s",
+                    kind="timeout",
+                ) from None
+            except ProviderError as exc:
+                raise _provider_error(exc) from None
+            finally:
+                if not task.done():
+                    task.cancel()
+        usage = {
+            "prompt_tokens": response.usage.input_tokens,
+            "completion_tokens": response.usage.output_tokens,
+            "total_tokens": response.usage.total_tokens,
+        }
+        state.usage = usage
+        state.finish = response.finish_reason
+        yield Event(finish=response.finish_reason, usage=usage)
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+
+def _provider_config(config: Backend) -> dict[str, Any]:
+    if config.local is not None:
+        local = config.local
+        out: dict[str, Any] = {"kind": "llamacpp", "model": local.model, "n_ctx": local.n_ctx}
+        if local.model_path:
+            out["model_path"] = local.model_path
+        if local.n_threads:
+            out["n_threads"] = local.n_threads
+        return out
+    endpoint = config.endpoint
+    assert endpoint is not None
+    return {
+        "kind": endpoint.protocol,
+        "model": endpoint.model,
+        "base_url": endpoint.base_url,
+        "api_key_env": endpoint.api_key_env,
+        "headers": endpoint.headers,
+        "max_retries": 0,  # the router owns retries: at most one attempt per backend
+        "connect_timeout_s": config.connect_timeout_s,
+        "read_timeout_s": max(config.stall_timeout_s, config.first_token_timeout_s),
+        "total_timeout_s": config.total_timeout_s,
+        "max_concurrency": config.max_concurrency,
+        "adaptive_concurrency": False,
+    }
+
+
+def build_backend(config: Backend) -> GatewayBackend:
+    """The backend object for a config entry."""
+    if config.endpoint is not None and config.endpoint.protocol == "openai":
+        return OpenAIPassThrough(config)
+    return ProviderBackend(config)

@@ -1,0 +1,990 @@
+"""The gateway's HTTP server: OpenAI's API in front, the routed backends behind.
+
+aiohttp's server, the same library as the client side, on one event loop: a request is parsed
+once, forwarded over a shared connection pool, and its answer streamed back as it arrives (see
+benchmarks/bench_gateway.py for the measurement behind the choice).
+
+Every failure the client sees is OpenAI-shaped JSON (`{"error": {"message", "type", "code"}}`),
+never a traceback; a stream that breaks after the client received part of it ends with an error
+event and no `[DONE]`, so a cut answer is never mistaken for a whole one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from llmpick._errors import LlmpickError
+from llmpick.gateway._backends import (
+    Answer,
+    BackendError,
+    Event,
+    GatewayBackend,
+    StreamState,
+    build_backend,
+    request_text,
+)
+from llmpick.gateway._config import GatewayConfig, Route, hash_key, is_loopback
+from llmpick.gateway._ledger import (
+    BudgetBook,
+    Ledger,
+    RequestRow,
+    Reservation,
+    ShadowRow,
+    redactions_json,
+    utc_day,
+)
+from llmpick.gateway._metrics import Metrics
+from llmpick.gateway._pii import Redactor
+from llmpick.gateway._routing import AnswerCheck, CircuitBreaker, OutputGuard, plan_attempts
+from llmpick.providers import PriceSheet, Usage, cost_usd
+
+__all__ = ["Gateway", "GatewayError", "create_gateway_app", "run_gateway"]
+
+log = logging.getLogger("llmpick.gateway")
+GATEWAY = web.AppKey("gateway", object)
+
+
+class GatewayError(LlmpickError):
+    """The gateway cannot start as configured."""
+
+
+def error_response(
+    status: int, message: str, kind: str, code: str | None = None, request_id: str = ""
+) -> web.Response:
+    """An OpenAI-style error body."""
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    headers = {"x-request-id": request_id} if request_id else None
+    return web.json_response(body, status=status, headers=headers)
+
+
+class ClientError(Exception):
+    """The client's request is unusable; becomes an OpenAI-style 4xx."""
+
+    def __init__(self, status: int, message: str, kind: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.code = status, kind, code
+
+
+@dataclass
+class _Outcome:
+    """What one request did, for the ledger, the metrics, the budget and the shadow copy."""
+
+    backend: str | None = None
+    attempts: int = 0
+    outcome: str = "error"
+    status: int = 502
+    text: str = ""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    usage_source: str | None = None
+    ttft_s: float | None = None
+    error_type: str | None = None
+    redactions: dict[str, int] = field(default_factory=dict)
+
+
+class Gateway:
+    """The state one gateway process keeps: backends, breakers, budgets, ledger and metrics."""
+
+    def __init__(self, config: GatewayConfig, db_path: str | Path | None = None) -> None:
+        self.config = config
+        self.backends: dict[str, GatewayBackend] = {
+            b.name: build_backend(b) for b in config.backends
+        }
+        self.breakers = {
+            b.name: CircuitBreaker(b.breaker.failure_threshold, b.breaker.cooldown_s)
+            for b in config.backends
+        }
+        self.routes = {r.model: r for r in config.routes}
+        self.checks = {r.model: [AnswerCheck(c) for c in r.escalate_when] for r in config.routes}
+        self.guard = OutputGuard(config.guardrails.output)
+        self.prices = _prices(config)
+        self.metrics = Metrics()
+        self.rng = random.Random()
+        self.keys = {k.sha256: k.name for k in config.auth.keys} if config.auth else {}
+        self.budgets = BudgetBook(
+            {k.name: k.budget for k in (config.auth.keys if config.auth else [])}, config.budget
+        )
+        self.ledger: Ledger | None = None
+        if config.accounting.enabled:
+            from llmpick.store import default_db_path
+
+            path = db_path or config.accounting.db or default_db_path()
+            self.ledger = Ledger(path)
+            self.budgets.load(self.ledger.spent_today())
+        self.session: aiohttp.ClientSession | None = None
+        self.in_flight = 0
+        self.shadow_in_flight: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._check_budgets()
+
+    def _check_budgets(self) -> None:
+        wants_usd = (self.config.budget and self.config.budget.usd_per_day is not None) or any(
+            k.budget and k.budget.usd_per_day is not None
+            for k in (self.config.auth.keys if self.config.auth else [])
+        )
+        unpriced = [name for name, price in self.prices.items() if price is None]
+        if wants_usd and unpriced:
+            raise GatewayError(
+                f"a usd_per_day budget cannot count backends without a price: {', '.join(unpriced)}"
+                " (give each `price:` or a `catalog_id` with list prices)"
+            )
+
+    async def start(self) -> None:
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30),
+            timeout=aiohttp.ClientTimeout(total=None),
+        )
+        for backend in self.backends.values():
+            await backend.start(self.session)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for backend in self.backends.values():
+            with contextlib.suppress(Exception):
+                await backend.aclose()
+        if self.session is not None:
+            await self.session.close()
+        if self.ledger is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.ledger.close)
+
+    # Requests -----------------------------------------------------------------------------
+
+    def authenticate(self, request: web.Request) -> str:
+        """The key's name; raises `ClientError(401)` when auth is on and the key is not known."""
+        if not self.keys:
+            return "anonymous"
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        digest = hash_key(token) if token else ""
+        for known, name in self.keys.items():
+            if digest and hmac.compare_digest(known, digest):
+                return name
+        raise ClientError(
+            401,
+            "missing or unknown API key: send `Authorization: Bearer <key>`",
+            "invalid_request_error",
+            "invalid_api_key",
+        )
+
+    async def handle(self, request: web.Request, chat: bool) -> web.StreamResponse:
+        started = time.perf_counter()
+        request_id = "gw-" + os.urandom(8).hex()
+        key = "anonymous"
+        route_name: str | None = None
+        body: dict[str, Any] = {}
+        out = _Outcome()
+        reservation: Reservation | None = None
+        self.in_flight += 1
+        try:
+            key = self.authenticate(request)
+            body = await _read_body(request, self.config.limits.max_request_bytes)
+            _validate(body, chat, self.config.limits.max_tokens_cap)
+            route_name = body["model"]
+            route = self.routes.get(body["model"])
+            if route is None:
+                raise ClientError(
+                    404,
+                    f"model {route_name!r} is not served here; models: {', '.join(self.routes)}",
+                    "invalid_request_error",
+                    "model_not_found",
+                )
+            admitted = self._admit(key, route, body)
+            if isinstance(admitted, str):
+                out.outcome, out.status = "refused", 429
+                raise ClientError(429, admitted, "insufficient_quota", "budget_exceeded")
+            reservation = admitted
+            shadow = self._maybe_shadow(route, body, chat)
+            response = await self._serve(request, route, body, chat, out, request_id)
+            if shadow is not None:
+                shadow.set_result(out)
+            return response
+        except ClientError as exc:
+            if out.outcome != "refused":
+                out.outcome = "client_error"
+            out.status = exc.status
+            out.error_type = exc.code or exc.kind
+            return error_response(exc.status, str(exc), exc.kind, exc.code, request_id)
+        finally:
+            self.in_flight -= 1
+            self._finish(request_id, key, route_name, body, chat, out, reservation, started)
+
+    def _admit(self, key: str, route: Route, body: dict[str, Any]) -> Reservation | str:
+        max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 256
+        estimate_in = len(request_text(body)) // 4 + 1
+        usage = Usage(estimate_in, int(max_tokens), "estimate")
+        costs = [cost_usd(usage, self.prices.get(name)) or 0.0 for name in route.chain_names()]
+        return self.budgets.admit(key, max(costs, default=0.0), estimate_in + int(max_tokens))
+
+    async def _serve(
+        self,
+        request: web.Request,
+        route: Route,
+        body: dict[str, Any],
+        chat: bool,
+        out: _Outcome,
+        request_id: str,
+    ) -> web.StreamResponse:
+        stream = bool(body.get("stream"))
+        buffered = bool(route.cascade) or self.guard.active
+        checks = self.checks[route.model]
+        prompt = request_text(body)
+        order = plan_attempts(route, self.rng)
+        last_error: BackendError | None = None
+        skipped: list[str] = []
+        for position, name in enumerate(order):
+            breaker = self.breakers[name]
+            if not breaker.allow():
+                skipped.append(name)
+                continue
+            backend = self.backends[name]
+            redactor, sent = self._guard_request(backend, body)
+            out.backend = name
+            out.attempts += 1
+            verdict: bool | None = None
+            try:
+                if stream and not buffered:
+                    response, verdict = await self._stream(
+                        request, backend, sent, chat, redactor, out, request_id, body
+                    )
+                    return response
+                answer = await backend.complete(sent, chat)
+                verdict = True
+                problem = self.guard.problem(answer.text) if self.guard.active else None
+                if problem is not None:
+                    raise BackendError(problem, kind="output_check_failed", status=422)
+                is_last_stage = position == len(order) - 1
+                if route.cascade and not is_last_stage and name in route.cascade:
+                    failed = [c.name for c in checks if not await c.passes(answer.text, prompt)]
+                    if failed:
+                        self.metrics.inc(
+                            "llmpick_gateway_attempts_total", backend=name, result="escalated"
+                        )
+                        log.info(
+                            "%s escalated from %s: failed %s", request_id, name, ",".join(failed)
+                        )
+                        continue
+                self.metrics.inc("llmpick_gateway_attempts_total", backend=name, result="ok")
+                return self._answer(answer, backend, redactor, chat, stream, body, out, request_id)
+            except BackendError as exc:
+                # A failed output check or the client's own mistake says nothing against the
+                # backend's health; only its errors, timeouts and cut streams count.
+                verdict = exc.kind == "output_check_failed" or not exc.fallback
+                last_error = exc
+                self.metrics.inc("llmpick_gateway_attempts_total", backend=name, result=exc.kind)
+                log.info("%s attempt on %s failed: %s", request_id, name, exc.kind)
+                if not exc.fallback:
+                    out.error_type = exc.kind
+                    out.outcome, out.status = "client_error", exc.status
+                    if exc.body:
+                        return web.Response(
+                            body=exc.body, status=exc.status, content_type="application/json"
+                        )
+                    return error_response(exc.status, str(exc), exc.kind, None, request_id)
+            finally:
+                if verdict is None:
+                    breaker.release()
+                else:
+                    breaker.record(verdict)
+                self.metrics.set(
+                    "llmpick_gateway_breaker_open",
+                    float(breaker.opened_at is not None),
+                    backend=name,
+                )
+        out.outcome = "error"
+        if last_error is None:
+            out.status, out.error_type = 503, "circuit_open"
+            return error_response(
+                503,
+                f"every backend of {route.model!r} is unavailable (circuit open: "
+                f"{', '.join(skipped)}); retry later",
+                "upstream_unavailable",
+                "circuit_open",
+                request_id,
+            )
+        out.status = 422 if last_error.kind == "output_check_failed" else 502
+        out.error_type = last_error.kind
+        return error_response(
+            out.status,
+            f"no backend of {route.model!r} answered: {last_error}",
+            last_error.kind,
+            None,
+            request_id,
+        )
+
+    def _guard_request(
+        self, backend: GatewayBackend, body: dict[str, Any]
+    ) -> tuple[Redactor | None, dict[str, Any]]:
+        """The body as this backend may see it, and the redactor that made it (None: original)."""
+        policy = self.config.guardrails.pii
+        external = backend.config.is_external
+        if not (policy.redact_for_external if external else policy.redact_for_local):
+            return None, body
+        redactor = Redactor(types=policy.types)
+        sent = dict(body)
+        if "messages" in body:
+            messages = []
+            for m in body["messages"]:
+                content = m.get("content")
+                if isinstance(content, str):
+                    m = {**m, "content": redactor.redact(content)}
+                elif isinstance(content, list):
+                    m = {
+                        **m,
+                        "content": [
+                            {**p, "text": redactor.redact(p["text"])}
+                            if isinstance(p, dict) and isinstance(p.get("text"), str)
+                            else p
+                            for p in content
+                        ],
+                    }
+                messages.append(m)
+            sent["messages"] = messages
+        elif isinstance(body.get("prompt"), str):
+            sent["prompt"] = redactor.redact(body["prompt"])
+        if not redactor.redacted:
+            return None, body
+        return redactor, sent
+
+    def _restores(self, redactor: Redactor | None) -> bool:
+        return redactor is not None and self.config.guardrails.pii.restore_in_answer
+
+    def _answer(
+        self,
+        answer: Answer,
+        backend: GatewayBackend,
+        redactor: Redactor | None,
+        chat: bool,
+        stream: bool,
+        body: dict[str, Any],
+        out: _Outcome,
+        request_id: str,
+    ) -> web.StreamResponse:
+        text = answer.text
+        if self._restores(redactor):
+            assert redactor is not None
+            text = redactor.restore(text)
+        if redactor is not None:
+            out.redactions = dict(redactor.counts)
+        out.outcome, out.status, out.text = "ok", 200, text
+        out.input_tokens, out.output_tokens = answer.input_tokens, answer.output_tokens
+        out.usage_source = answer.usage_source
+        usage = {
+            "prompt_tokens": answer.input_tokens or 0,
+            "completion_tokens": answer.output_tokens or 0,
+            "total_tokens": (answer.input_tokens or 0) + (answer.output_tokens or 0),
+        }
+        headers = {"x-request-id": request_id, "x-llmpick-backend": backend.name}
+        if stream:  # a buffered stream (cascade or output checks): the checked answer as SSE
+            resp_body = b"".join(
+                _sse(_chunk(request_id, answer.model, chat, text=t, finish=f, usage=u))
+                for t, f, u in _replay(text, answer.finish, usage, _wants_usage(body))
+            )
+            return web.Response(
+                body=resp_body + b"data: [DONE]\n\n",
+                headers={
+                    **headers,
+                    "Content-Type": "text/event-stream",
+                    "Cache-Control": "no-cache",
+                },
+            )
+        if answer.raw is not None and text == answer.text:
+            return web.Response(body=answer.raw, headers=headers, content_type="application/json")
+        payload = answer.payload or _completion(
+            request_id, answer.model, chat, text, answer.finish, usage
+        )
+        if answer.payload is not None:
+            choice = payload["choices"][0]
+            if chat:
+                choice["message"]["content"] = text
+            else:
+                choice["text"] = text
+        return web.json_response(payload, headers=headers)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        backend: GatewayBackend,
+        sent: dict[str, Any],
+        chat: bool,
+        redactor: Redactor | None,
+        out: _Outcome,
+        request_id: str,
+        body: dict[str, Any],
+    ) -> tuple[web.StreamResponse, bool]:
+        """Stream one backend's answer; until its first token nothing reaches the client, so a
+        failure before it falls back. After it, a failure ends the stream with an error event."""
+        state = StreamState()
+        wants_usage = _wants_usage(body)
+        restorer = redactor.restorer() if self._restores(redactor) and redactor else None
+        if redactor is not None:
+            out.redactions = dict(redactor.counts)
+        pending: list[bytes] = []
+        resp: web.StreamResponse | None = None
+        model = backend.name
+        usage_sent = False
+        started = time.perf_counter()
+        try:
+            async for event in backend.stream(sent, chat, state):
+                data = self._encode(event, request_id, model, chat, restorer, wants_usage)
+                if event.usage is not None and wants_usage and data:
+                    usage_sent = True
+                if event.payload is not None and event.payload.get("model"):
+                    model = str(event.payload["model"])
+                if data:
+                    pending.append(data)
+                if resp is None and (state.first_token_at is not None or event.finish):
+                    resp = web.StreamResponse(
+                        headers={
+                            "Content-Type": "text/event-stream",
+                            "Cache-Control": "no-cache",
+                            "x-request-id": request_id,
+                            "x-llmpick-backend": backend.name,
+                        }
+                    )
+                    await resp.prepare(request)
+                if resp is not None and pending:
+                    await resp.write(b"".join(pending))
+                    pending.clear()
+        except BackendError as exc:
+            if resp is None:
+                raise  # nothing reached the client: the router may fall back
+            out.outcome, out.status, out.error_type = "cut", 200, exc.kind
+            self._usage_of(state, out, sent)
+            out.text = "".join(state.text)
+            log.warning(
+                "%s stream from %s broke after the client got part of it", request_id, backend.name
+            )
+            error = {
+                "error": {
+                    "message": f"the answer was cut off: {exc}",
+                    "type": exc.kind,
+                    "code": "stream_cut",
+                }
+            }
+            with contextlib.suppress(ConnectionResetError):
+                await resp.write(_sse(error))
+                await resp.write_eof()
+            return resp, False
+        if resp is None:  # an empty answer with no finish reason
+            raise BackendError("the backend sent no answer", kind="stream_error")
+        tail: list[bytes] = []
+        if restorer is not None:
+            held = restorer.flush()
+            if held:
+                tail.append(_sse(_chunk(request_id, model, chat, text=held)))
+        self._usage_of(state, out, sent)
+        if wants_usage and not usage_sent:
+            tail.append(
+                _sse(
+                    _chunk(
+                        request_id,
+                        model,
+                        chat,
+                        usage={
+                            "prompt_tokens": out.input_tokens or 0,
+                            "completion_tokens": out.output_tokens or 0,
+                            "total_tokens": (out.input_tokens or 0) + (out.output_tokens or 0),
+                        },
+                        empty=True,
+                    )
+                )
+            )
+        tail.append(b"data: [DONE]\n\n")
+        with contextlib.suppress(ConnectionResetError):
+            await resp.write(b"".join(pending + tail))
+            await resp.write_eof()
+        out.outcome, out.status = "ok", 200
+        out.text = "".join(state.text)
+        if state.first_token_at is not None:
+            out.ttft_s = state.first_token_at - started
+        self.metrics.inc("llmpick_gateway_attempts_total", backend=backend.name, result="ok")
+        return resp, True
+
+    def _usage_of(self, state: StreamState, out: _Outcome, sent: dict[str, Any]) -> None:
+        usage = state.usage or {}
+        if usage.get("completion_tokens") is not None:
+            out.input_tokens = int(usage.get("prompt_tokens") or 0)
+            out.output_tokens = int(usage["completion_tokens"])
+            out.usage_source = "server"
+        else:
+            out.input_tokens = len(request_text(sent)) // 4 + 1
+            out.output_tokens = len(state.text)
+            out.usage_source = "estimate"
+
+    def _encode(
+        self,
+        event: Event,
+        request_id: str,
+        model: str,
+        chat: bool,
+        restorer: Any,
+        wants_usage: bool,
+    ) -> bytes:
+        """The bytes the client gets for one event (empty: nothing)."""
+        usage_only = event.usage is not None and not event.text and not event.finish
+        if usage_only and not wants_usage:
+            return b""
+        if event.raw is not None and restorer is None:
+            if not wants_usage and event.usage is not None and event.payload is not None:
+                payload = {k: v for k, v in event.payload.items() if k != "usage"}
+                return _sse(payload)
+            return event.raw
+        text = restorer.feed(event.text) if restorer is not None and event.text else event.text
+        if restorer is not None and event.finish:
+            held = restorer.flush()
+            if held:
+                text += held
+        if event.payload is not None:
+            payload = json.loads(json.dumps(event.payload))
+            choices = payload.get("choices") or []
+            if choices:
+                if chat and "delta" in choices[0]:
+                    if choices[0]["delta"].get("content") is not None:
+                        choices[0]["delta"]["content"] = text
+                elif "text" in choices[0]:
+                    choices[0]["text"] = text
+            if not wants_usage:
+                payload.pop("usage", None)
+            return _sse(payload)
+        out = b""
+        if text or event.finish:
+            out = _sse(_chunk(request_id, model, chat, text=text or None, finish=event.finish))
+        if wants_usage and event.usage:  # OpenAI's own shape: a last chunk with no choices
+            out += _sse(_chunk(request_id, model, chat, usage=event.usage, empty=True))
+        return out
+
+    def _finish(
+        self,
+        request_id: str,
+        key: str,
+        route: str | None,
+        body: dict[str, Any],
+        chat: bool,
+        out: _Outcome,
+        reservation: Reservation | None,
+        started: float,
+    ) -> None:
+        latency = time.perf_counter() - started
+        price = self.prices.get(out.backend or "")
+        cost = None
+        if out.input_tokens is not None or out.output_tokens is not None:
+            usage = Usage(out.input_tokens or 0, out.output_tokens or 0, "server")
+            cost = cost_usd(usage, price)
+        if reservation is not None:
+            forwarded = out.attempts > 0
+            tokens = (out.input_tokens or 0) + (out.output_tokens or 0)
+            self.budgets.settle(
+                reservation, (cost or 0.0) if forwarded else None, tokens if forwarded else None
+            )
+        self.metrics.inc(
+            "llmpick_gateway_requests_total",
+            route=route or "",
+            backend=out.backend or "",
+            outcome=out.outcome,
+        )
+        self.metrics.observe(latency, route=route or "")
+        for kind, count in out.redactions.items():
+            self.metrics.inc("llmpick_gateway_redactions_total", count, type=kind)
+        if out.backend:
+            self.metrics.inc(
+                "llmpick_gateway_tokens_total",
+                out.input_tokens or 0,
+                backend=out.backend,
+                direction="input",
+            )
+            self.metrics.inc(
+                "llmpick_gateway_tokens_total",
+                out.output_tokens or 0,
+                backend=out.backend,
+                direction="output",
+            )
+            if cost:
+                self.metrics.inc("llmpick_gateway_cost_usd_total", cost, backend=out.backend)
+        log.info(
+            "%s key=%s route=%s backend=%s status=%s outcome=%s attempts=%d latency_ms=%.1f "
+            "tokens=%s/%s redactions=%s",
+            request_id,
+            key,
+            route,
+            out.backend,
+            out.status,
+            out.outcome,
+            out.attempts,
+            latency * 1000,
+            out.input_tokens,
+            out.output_tokens,
+            redactions_json(out.redactions) or "{}",
+        )
+        if self.config.log_bodies:
+            log.debug("%s prompt=%r answer=%r", request_id, request_text(body), out.text)
+        if self.ledger is not None:
+            self.ledger.record(
+                RequestRow(
+                    id=request_id,
+                    created_at=time.time(),
+                    day=utc_day(),
+                    key_name=key,
+                    route=route,
+                    backend=out.backend,
+                    attempts=out.attempts,
+                    outcome=out.outcome,
+                    status=out.status,
+                    stream=bool(body.get("stream")),
+                    input_tokens=out.input_tokens,
+                    output_tokens=out.output_tokens,
+                    usage_source=out.usage_source,
+                    latency_s=latency,
+                    ttft_s=out.ttft_s,
+                    cost_usd=cost,
+                    error_type=out.error_type,
+                    redactions_json=redactions_json(out.redactions),
+                )
+            )
+
+    # Shadow traffic -------------------------------------------------------------------------
+
+    def _maybe_shadow(
+        self, route: Route, body: dict[str, Any], chat: bool
+    ) -> asyncio.Future[_Outcome] | None:
+        shadow = route.shadow
+        if shadow is None or self.rng.random() >= shadow.share:
+            return None
+        if self.shadow_in_flight.get(route.model, 0) >= shadow.max_in_flight:
+            self.metrics.inc("llmpick_gateway_shadow_total", route=route.model, result="dropped")
+            return None
+        primary: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._shadow(route, body, chat, primary))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return primary
+
+    async def _shadow(
+        self, route: Route, body: dict[str, Any], chat: bool, primary: asyncio.Future[_Outcome]
+    ) -> None:
+        assert route.shadow is not None
+        name = route.shadow.backend
+        self.shadow_in_flight[route.model] = self.shadow_in_flight.get(route.model, 0) + 1
+        started = time.perf_counter()
+        text: str | None = None
+        error: str | None = None
+        answer: Answer | None = None
+        try:
+            backend = self.backends[name]
+            redactor, sent = self._guard_request(backend, {**body, "stream": False})
+            try:
+                answer = await backend.complete(sent, chat)
+                text = answer.text
+                if self._restores(redactor) and redactor is not None:
+                    text = redactor.restore(text)
+            except BackendError as exc:
+                error = exc.kind
+            latency = time.perf_counter() - started
+            try:
+                first = await asyncio.wait_for(primary, timeout=600)
+            except TimeoutError:
+                return
+            result = "ok" if error is None else "error"
+            self.metrics.inc("llmpick_gateway_shadow_total", route=route.model, result=result)
+            if self.ledger is None or first.outcome != "ok":
+                return
+            challenger_cost = None
+            if answer is not None:
+                usage = Usage(answer.input_tokens or 0, answer.output_tokens or 0, "server")
+                challenger_cost = cost_usd(usage, self.prices.get(name))
+            primary_cost = None
+            if first.output_tokens is not None:
+                usage = Usage(first.input_tokens or 0, first.output_tokens, "server")
+                primary_cost = cost_usd(usage, self.prices.get(first.backend or ""))
+            prompt = body.get("messages") if chat else body.get("prompt")
+            self.ledger.record(
+                ShadowRow(
+                    id="sh-" + os.urandom(8).hex(),
+                    created_at=time.time(),
+                    route=route.model,
+                    primary_backend=first.backend or "",
+                    challenger=name,
+                    prompt_json=json.dumps(prompt),
+                    primary_text=first.text,
+                    challenger_text=text,
+                    primary_latency_s=None,
+                    challenger_latency_s=latency,
+                    challenger_error=error,
+                    primary_output_tokens=first.output_tokens,
+                    challenger_output_tokens=answer.output_tokens if answer else None,
+                    primary_cost_usd=primary_cost,
+                    challenger_cost_usd=challenger_cost,
+                )
+            )
+        finally:
+            self.shadow_in_flight[route.model] -= 1
+
+    # Other endpoints ------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        if not all(b.ready for b in self.backends.values()):
+            return False
+        return all(
+            any(self.breakers[n].opened_at is None for n in r.chain_names())
+            for r in self.config.routes
+        )
+
+
+def _prices(config: GatewayConfig) -> dict[str, PriceSheet | None]:
+    prices: dict[str, PriceSheet | None] = {}
+    catalog = None
+    for backend in config.backends:
+        if backend.price is not None:
+            prices[backend.name] = backend.price
+        elif backend.catalog_id:
+            if catalog is None:
+                from llmpick.catalog import load_catalog
+
+                catalog = load_catalog()
+            entry = catalog.find(backend.catalog_id)
+            if entry is None:
+                raise GatewayError(
+                    f"backend {backend.name!r}: unknown catalog_id {backend.catalog_id!r}"
+                )
+            prices[backend.name] = entry.pricing
+        else:
+            prices[backend.name] = None
+    return prices
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+
+
+def _chunk(
+    request_id: str,
+    model: str,
+    chat: bool,
+    *,
+    text: str | None = None,
+    finish: str | None = None,
+    usage: dict[str, Any] | None = None,
+    empty: bool = False,
+) -> dict[str, Any]:
+    """One OpenAI stream chunk (chat or text completion)."""
+    choices: list[dict[str, Any]] = []
+    if not empty:
+        if chat:
+            delta = {"content": text} if text is not None else {}
+            choices.append({"index": 0, "delta": delta, "finish_reason": finish})
+        else:
+            choices.append({"index": 0, "text": text or "", "finish_reason": finish})
+    chunk: dict[str, Any] = {
+        "id": request_id,
+        "object": "chat.completion.chunk" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": choices,
+    }
+    if usage is not None:
+        chunk["usage"] = usage
+    return chunk
+
+
+def _replay(
+    text: str, finish: str, usage: dict[str, Any], wants_usage: bool
+) -> list[tuple[str | None, str | None, dict[str, Any] | None]]:
+    parts: list[tuple[str | None, str | None, dict[str, Any] | None]] = [(text, None, None)]
+    parts.append((None, finish, None))
+    if wants_usage:
+        parts.append((None, None, usage))
+    return parts
+
+
+def _completion(
+    request_id: str, model: str, chat: bool, text: str, finish: str, usage: dict[str, Any]
+) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
+    if chat:
+        choice["message"] = {"role": "assistant", "content": text}
+    else:
+        choice["text"] = text
+    return {
+        "id": request_id,
+        "object": "chat.completion" if chat else "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [choice],
+        "usage": usage,
+    }
+
+
+async def _read_body(request: web.Request, limit: int) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > limit:
+        raise ClientError(
+            413, f"request body over {limit} bytes", "invalid_request_error", "request_too_large"
+        )
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise ClientError(
+            413, f"request body over {limit} bytes", "invalid_request_error", "request_too_large"
+        ) from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ClientError(
+            400, "the request body is not valid JSON", "invalid_request_error"
+        ) from None
+    if not isinstance(body, dict):
+        raise ClientError(400, "the request body must be a JSON object", "invalid_request_error")
+    return body
+
+
+def _validate(body: dict[str, Any], chat: bool, max_tokens_cap: int | None) -> None:
+    """The fields the gateway relies on, checked before anything is forwarded."""
+
+    def bad(message: str, param: str) -> ClientError:
+        return ClientError(400, message, "invalid_request_error", f"invalid_{param}")
+
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise bad("`model` is required (a string)", "model")
+    if chat:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise bad("`messages` must be a non-empty list", "messages")
+        for i, m in enumerate(messages):
+            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+                raise bad(f"messages[{i}] must be an object with a `role`", "messages")
+            if not isinstance(m.get("content"), str | list | None):
+                raise bad(f"messages[{i}].content must be a string or a list of parts", "messages")
+    elif not isinstance(body.get("prompt"), str | list):
+        raise bad("`prompt` is required (a string)", "prompt")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise bad("`stream` must be true or false", "stream")
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise bad(f"`{name}` must be a positive integer", name)
+        if max_tokens_cap is not None and value > max_tokens_cap:
+            raise bad(f"`{name}` is over this gateway's limit of {max_tokens_cap}", name)
+
+
+# The application ----------------------------------------------------------------------------
+
+
+@web.middleware
+async def _errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Every error the client sees is OpenAI-shaped JSON; a bug is a 500, never a traceback."""
+    try:
+        return await handler(request)
+    except ClientError as exc:
+        return error_response(exc.status, str(exc), exc.kind, exc.code)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, exc.reason, "invalid_request_error")
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("internal error on %s", request.path)
+        return error_response(500, "internal gateway error", "server_error")
+
+
+def create_gateway_app(config: GatewayConfig, db_path: str | Path | None = None) -> web.Application:
+    """The aiohttp application; backends connect (and local models load) when it starts."""
+    gateway = Gateway(config, db_path)
+    app = web.Application(
+        client_max_size=config.limits.max_request_bytes, middlewares=[_errors_as_json]
+    )
+    app[GATEWAY] = gateway
+
+    async def on_startup(app: web.Application) -> None:
+        await gateway.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await gateway.stop()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        return await gateway.handle(request, chat=True)
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        return await gateway.handle(request, chat=False)
+
+    async def models(request: web.Request) -> web.Response:
+        gateway.authenticate(request)
+        data = [
+            {"id": r.model, "object": "model", "created": 0, "owned_by": "llmpick-gateway"}
+            for r in config.routes
+        ]
+        return web.json_response({"object": "list", "data": data})
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def ready(request: web.Request) -> web.Response:
+        ok = gateway.ready
+        return web.json_response({"ready": ok}, status=200 if ok else 503)
+
+    async def metrics(request: web.Request) -> web.Response:
+        gateway.authenticate(request)
+        gateway.metrics.set("llmpick_gateway_in_flight", float(gateway.in_flight))
+        return web.Response(text=gateway.metrics.render(), content_type="text/plain")
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def run_gateway(
+    config: GatewayConfig,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    db_path: str | Path | None = None,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until interrupted. Refuses a non-loopback address unless auth is configured."""
+    host = host or config.listen.host
+    port = config.listen.port if port is None else port
+    if not is_loopback(host) and config.auth is None:
+        raise GatewayError(
+            f"refusing to listen on {host} without auth: add `auth: {{keys: [...]}}` to the "
+            "config (bearer tokens), or listen on 127.0.0.1"
+        )
+    app = create_gateway_app(config, db_path)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        access_log=None,
+        print=(lambda *_: on_ready(f"http://{host}:{port}/v1")) if on_ready else None,
+        handle_signals=True,
+        shutdown_timeout=5,
+    )
