@@ -61,8 +61,9 @@ def test_the_schema_accepts_the_example_and_rejects_a_typo() -> None:
 
 def test_an_unknown_key_is_located_with_a_suggestion() -> None:
     found = problems(EXAMPLE.replace("    fallbacks: [backup]", "    fallback: [backup]"))
-    assert found == ["gateway.yaml:12:5: routes[0].fallback: unknown key (hint: did you mean "
-                     "'fallbacks'?)"]
+    assert found == [
+        "gateway.yaml:12:5: routes[0].fallback: unknown key (hint: did you mean 'fallbacks'?)"
+    ]
 
 
 def test_an_unknown_backend_is_located_at_the_reference() -> None:
@@ -111,7 +112,8 @@ def test_a_route_needs_one_way_to_pick_its_backend() -> None:
 def test_a_cascade_scorer_must_exist() -> None:
     text = EXAMPLE.replace(
         "    primary: primary\n    fallbacks: [backup]\n",
-        "    cascade: [primary, backup]\n    escalate_when:\n      - {type: scorer, scorer: jsn_valid}\n",
+        "    cascade: [primary, backup]\n    escalate_when:\n"
+        "      - {type: scorer, scorer: jsn_valid}\n",
     )
     (found,) = problems(text)
     assert "unknown scorer type 'jsn_valid'" in found

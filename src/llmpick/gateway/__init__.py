@@ -25,6 +25,7 @@ from llmpick.gateway._config import (
 )
 from llmpick.gateway._pii import Redactor, find_pii, iban_valid, luhn_valid
 from llmpick.gateway._server import Gateway, GatewayError, create_gateway_app, run_gateway
+from llmpick.gateway._shadow import ShadowReport, ShadowScorer, score_shadow_pairs
 
 __all__ = [
     "Backend",
@@ -35,6 +36,8 @@ __all__ = [
     "GatewayError",
     "Redactor",
     "Route",
+    "ShadowReport",
+    "ShadowScorer",
     "create_gateway_app",
     "find_pii",
     "gateway_json_schema",
@@ -45,4 +48,5 @@ __all__ = [
     "luhn_valid",
     "parse_gateway_config",
     "run_gateway",
+    "score_shadow_pairs",
 ]

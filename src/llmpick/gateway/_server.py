@@ -190,6 +190,7 @@ class Gateway:
         body: dict[str, Any] = {}
         out = _Outcome()
         reservation: Reservation | None = None
+        shadow: asyncio.Future[_Outcome] | None = None
         self.in_flight += 1
         try:
             key = self.authenticate(request)
@@ -210,10 +211,7 @@ class Gateway:
                 raise ClientError(429, admitted, "insufficient_quota", "budget_exceeded")
             reservation = admitted
             shadow = self._maybe_shadow(route, body, chat)
-            response = await self._serve(request, route, body, chat, out, request_id)
-            if shadow is not None:
-                shadow.set_result(out)
-            return response
+            return await self._serve(request, route, body, chat, out, request_id)
         except ClientError as exc:
             if out.outcome != "refused":
                 out.outcome = "client_error"
@@ -222,6 +220,8 @@ class Gateway:
             return error_response(exc.status, str(exc), exc.kind, exc.code, request_id)
         finally:
             self.in_flight -= 1
+            if shadow is not None and not shadow.done():
+                shadow.set_result(out)  # the copy is stored beside what the client got
             self._finish(request_id, key, route_name, body, chat, out, reservation, started)
 
     def _admit(self, key: str, route: Route, body: dict[str, Any]) -> Reservation | str:
