@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 DB_HELP = "SQLite database (default: $LLMPICK_HOME/llmpick.sqlite)."
 
@@ -21,7 +22,8 @@ if not console.is_terminal and "COLUMNS" not in os.environ:
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line user error to stderr and exit; never a traceback."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # Escaped: a message quotes names and servers' errors, which may hold `[...]`.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from llmpick.cli._output import console, print_json
@@ -52,17 +53,16 @@ def _print_report(report: CheckReport) -> None:
                 mark = "[yellow]![/]"
             else:
                 mark = "[red]✗[/]"
-            lines.append(f"{mark} [dim]{result.rule}:[/] {_escape(result.message)}")
+            lines.append(f"{mark} [dim]{escape(result.rule)}:[/] {escape(result.message)}")
         status = "[green]eligible[/]" if verdict.eligible else "[red]excluded[/]"
         table.add_row(
-            verdict.candidate.id, verdict.candidate.deployment, status, "\n".join(lines) or "-"
+            escape(verdict.candidate.id),
+            escape(verdict.candidate.deployment),
+            status,
+            "\n".join(lines) or "-",
         )
     console.print(table)
     console.print(
         f"{len(report.eligible)} eligible, {len(report.excluded)} excluded "
         f"of {len(report.verdicts)} candidates."
     )
-
-
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")

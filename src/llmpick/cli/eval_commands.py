@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
-from llmpick.cli._output import console, err_console, print_json
+from llmpick.cli._output import console, err_console, fail, print_json
 from llmpick.cli.runs_commands import DB_HELP, render_summary
 
 if TYPE_CHECKING:
@@ -22,8 +23,8 @@ def load_tested_concurrency(tests: Mapping[str, LoadTestRecord]) -> dict[str, in
     points = {label: t for label, t in tests.items() if t.requests_per_s and t.concurrency}
     for label, test in points.items():
         err_console.print(
-            f"[dim]{label} runs at concurrency {test.concurrency}, its load-tested operating "
-            f"point ({test.id})[/]",
+            f"[dim]{escape(label)} runs at concurrency {test.concurrency}, its load-tested "
+            f"operating point ({escape(test.id)})[/]",
             highlight=False,
             soft_wrap=True,
         )
@@ -67,7 +68,7 @@ def eval_command(
 
     loaded = load_spec(spec)
     for warning in loaded.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     options = RunOptions(
         use_cache=not no_cache,
         limit=limit,
@@ -95,7 +96,7 @@ def eval_command(
             )
             raise typer.Exit(getattr(stopped, "exit_code", 130)) from None
         for row in outcome.skipped_rows:
-            err_console.print(f"[yellow]skipped:[/] {row}", highlight=False)
+            err_console.print(f"[yellow]skipped:[/] {escape(row)}", highlight=False)
         if outcome.resumed:
             err_console.print(
                 f"Resumed run {outcome.run_id}: {outcome.skipped_done} results were already "
@@ -109,10 +110,13 @@ def eval_command(
         data["from_cache"] = outcome.cached
         data["resumed"] = outcome.resumed
         print_json(data)
-        return
-    render_summary(summary)
-    console.print(
-        f"{outcome.calls_made} calls made, {outcome.cached} answered from the cache. "
-        f"Details: llmpick runs show {outcome.run_id}",
-        highlight=False,
-    )
+    else:
+        render_summary(summary)
+        console.print(
+            f"{outcome.calls_made} calls made, {outcome.cached} answered from the cache. "
+            f"Details: llmpick runs show {outcome.run_id}",
+            highlight=False,
+        )
+    if outcome.every_call_failed:
+        # Nothing was measured: a script running `eval` must not take this for success.
+        fail(f"every call failed; the first error: {outcome.first_error}", code=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from llmpick._errors import LlmpickError
@@ -61,7 +62,7 @@ def ask(
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
     params = GenerateParams(max_tokens=max_tokens, temperature=temperature)
     if config.kind == "llamacpp" and not as_json:
-        err_console.print(f"[dim]loading {model} in-process ...[/]", highlight=False)
+        err_console.print(f"[dim]loading {escape(model)} in-process ...[/]", highlight=False)
     try:
         response = asyncio.run(_ask(config, messages, params, stream=not as_json))
     except LlmpickError as exc:
@@ -99,8 +100,8 @@ def ask(
         cost_text = "$0 (in-process)"
     err_console.print(
         f"[dim]TTFT {_ms(ttft)} · {rate or 0:.1f} tokens/s · tokens {usage.input_tokens} in / "
-        f"{usage.output_tokens} out ({usage.source}) · cost {cost_text} · "
-        f"finish {response.finish_reason}[/]",
+        f"{usage.output_tokens} out ({escape(str(usage.source))}) · cost {cost_text} · "
+        f"finish {escape(str(response.finish_reason))}[/]",
         highlight=False,
     )
 
@@ -187,7 +188,13 @@ def models(
         table.add_column(column)
     for row in rows:
         mark = "[green]yes[/]" if row["ready"] else "[red]no[/]"
-        table.add_row(row["model"], row["kind"], row["where"], mark, row["note"])
+        table.add_row(
+            escape(row["model"]),
+            escape(row["kind"]),
+            escape(row["where"]),
+            mark,
+            escape(row["note"]),
+        )
     console.print(table)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from llmpick.cli._output import DB_HELP, console, fail, print_json
@@ -87,7 +88,7 @@ def list_runs(
         table.add_row(
             r["id"],
             r["created_at"],
-            r["spec"],
+            escape(r["spec"]),
             r["status"],
             str(r["items"]),
             f"{r['candidates']} ({r['measured']})",
@@ -172,7 +173,12 @@ def list_load_tests(
             else "no level met the SLO"
         )
         table.add_row(
-            r["id"], r["created_at"], r["candidate"], r["endpoint"], r["hardware"] or "-", capacity
+            r["id"],
+            r["created_at"],
+            escape(r["candidate"]),
+            escape(r["endpoint"]),
+            escape(r["hardware"] or "-"),
+            capacity,
         )
     console.print(table)
 
@@ -229,9 +235,18 @@ def compare(
         print_json({"metric": metric, "runs": runs, "items": rows})
         return
     if not rows:
-        console.print(f"No disagreements on {metric} between {', '.join(columns) or 'nobody'}.")
+        console.print(
+            f"No disagreements on {metric} between {', '.join(columns) or 'nobody'}.",
+            markup=False,
+        )
         return
-    table = Table("item", "input", "expected", *columns, title=f"Disagreements on {metric}")
+    table = Table(
+        "item",
+        "input",
+        "expected",
+        *map(escape, columns),
+        title=f"Disagreements on {escape(metric)}",
+    )
     for row in rows:
         cells = []
         for name in columns:
@@ -241,9 +256,12 @@ def compare(
                 continue
             mark = "✓" if answer["score"] == 1 else ("✗" if answer["score"] == 0 else "")
             score = "" if answer["score"] is None else f" ({answer['score']:.2g})"
-            cells.append(f"{mark}{score} {_clip(answer['text'] or '', 40)}")
+            cells.append(f"{mark}{score} {escape(_clip(answer['text'] or '', 40))}")
         table.add_row(
-            row["item_id"], _clip(row["input"], 50), _clip(row["expected"] or "", 20), *cells
+            escape(row["item_id"]),
+            escape(_clip(row["input"], 50)),
+            escape(_clip(row["expected"] or "", 20)),
+            *cells,
         )
     console.print(table)
 
@@ -308,7 +326,7 @@ def export(
         if output:
             handle.close()
     if output:
-        console.print(f"Wrote {len(rows)} rows to {output}", highlight=False)
+        console.print(f"Wrote {len(rows)} rows to {output}", highlight=False, markup=False)
 
 
 # Rendering (shared with `llmpick eval`) ----------------------------------------------------------
@@ -351,15 +369,15 @@ def render_summary(summary: RunSummary) -> None:
     others = [m for m in metrics if m != primary]
     table = Table(
         "candidate",
-        f"{primary} (95% CI)",
-        *others,
+        f"{escape(primary)} (95% CI)",
+        *map(escape, others),
         "TTFT p50/p95 ms",
         "E2E p50/p95 ms",
         "tok/s",
         "tokens in/out",
         "$ / 1k items",
         "$ / correct",
-        title=f"Run {run.id}: {run.spec_name}, {summary.items} items, {run.status}",
+        title=f"Run {run.id}: {escape(run.spec_name)}, {summary.items} items, {run.status}",
     )
     unmeasured: list[tuple[str, str]] = []
     for c in summary.candidates:
@@ -372,7 +390,7 @@ def render_summary(summary: RunSummary) -> None:
         latency = c.latency
         cost = c.cost
         table.add_row(
-            c.label + (f" [red]({c.errors} errors)[/]" if c.errors else ""),
+            escape(c.label) + (f" [red]({c.errors} errors)[/]" if c.errors else ""),
             _quality_cell(c, primary),
             *[_quality_cell(c, m) for m in others],
             f"{_ms(latency['ttft_s'].p50)} / {_ms(latency['ttft_s'].p95)}",
@@ -384,7 +402,7 @@ def render_summary(summary: RunSummary) -> None:
         )
     console.print(table)
     for label, reason in unmeasured:
-        console.print(f"[yellow]{label}[/]: {reason}", highlight=False)
+        console.print(f"[yellow]{escape(label)}[/]: {escape(reason)}", highlight=False)
     cached = sum(c.from_cache for c in summary.candidates)
     if cached:
         console.print(
@@ -394,12 +412,19 @@ def render_summary(summary: RunSummary) -> None:
     primary_pairs = [p for p in summary.comparisons if p.metric == primary]
     if primary_pairs:
         pairs = Table(
-            "A", "B", "n", "A − B (95% CI)", "P(A better)", "test", "p", title=f"Paired: {primary}"
+            "A",
+            "B",
+            "n",
+            "A − B (95% CI)",
+            "P(A better)",
+            "test",
+            "p",
+            title=f"Paired: {escape(primary)}",
         )
         for p in primary_pairs:
             pairs.add_row(
-                p.a,
-                p.b,
+                escape(p.a),
+                escape(p.b),
                 str(p.n),
                 f"{p.diff:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]",
                 f"{p.prob_a_better:.2f}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -58,12 +59,13 @@ class RichProgress:
 
     def start(self, label: str, total: int, completed: int) -> None:
         note = f"resumed at {completed}" if completed else ""
+        # The description and note columns are Rich markup: a label like `q[4]` must show as is.
         self._tasks[label] = self._progress.add_task(
-            label, total=total, completed=completed, note=note
+            escape(label), total=total, completed=completed, note=escape(note)
         )
 
     def advance(self, label: str, amount: int = 1) -> None:
         self._progress.advance(self._tasks[label], amount)
 
     def finish(self, label: str, note: str) -> None:
-        self._progress.update(self._tasks[label], note=note)
+        self._progress.update(self._tasks[label], note=escape(note))

@@ -31,6 +31,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -73,7 +74,6 @@ from llmpick.store import (
     StoreBusyError,
     StoreError,
 )
-from llmpick.store._sqlite import HOST
 
 __all__ = [
     "EvaluationError",
@@ -402,10 +402,11 @@ def _end_run(
 
 
 def _new_lease() -> RunLease:
+    host = socket.gethostname()  # as the store compares it, to see whether a holder is alive
     return RunLease(
-        holder=f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}",
+        holder=f"{host}:{os.getpid()}:{secrets.token_hex(4)}",
         pid=os.getpid(),
-        host=HOST,
+        host=host,
         expires_at=time.time() + LEASE_TTL_S,
     )
 
