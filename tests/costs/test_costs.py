@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from llmpick.catalog._schema import Pricing
+from llmpick.catalog._schema import Pricing, PromptCaching
 from llmpick.costs import (
     Throughput,
     api_monthly_cost,
@@ -24,6 +24,10 @@ PRICING = Pricing(
     output_usd_per_mtok=8.0,
     cached_input_usd_per_mtok=0.5,
     batch_discount=0.5,
+    # The 500-token cached prefix below is exactly at the minimum: the discount applies.
+    prompt_caching=PromptCaching(
+        min_cacheable_tokens=500, source="https://example.test/caching", as_of=dt.date(2026, 12, 2)
+    ),
 )
 
 

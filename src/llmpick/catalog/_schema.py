@@ -137,6 +137,20 @@ class Limits(Sourced):
     output_modalities: list[Modality] = Field(default_factory=_text_only)
 
 
+class PromptCaching(Sourced):
+    """The vendor's rule for when a prompt's repeated prefix is billed at the cached-input price.
+
+    Vendors cache only prefixes of at least `min_cacheable_tokens` (OpenAI 1,024; Anthropic and
+    Google per model); a shorter prefix bills at the full input price, silently. It has its own
+    source because it is documented on a caching page, not the price list.
+    """
+
+    min_cacheable_tokens: int = Field(
+        ge=0, description="Shortest prefix (tokens) the vendor caches; shorter bills in full."
+    )
+    note: str | None = Field(None, description="Where sources disagree, increments, ...")
+
+
 class Pricing(Sourced):
     """API list prices in USD per million tokens."""
 
@@ -151,6 +165,16 @@ class Pricing(Sourced):
         None, ge=0, lt=1, description="Share taken off by the batch API (0.5 = half price)."
     )
     notes: str | None = Field(None, description="Tiers, long-context surcharges, ...")
+    prompt_caching: PromptCaching | None = Field(
+        None,
+        description="The sourced minimum cacheable prefix; without it no cached-input discount "
+        "is assumed.",
+    )
+
+    @property
+    def min_cacheable_tokens(self) -> int | None:
+        """The vendor's sourced minimum cacheable prefix, or None when nobody sourced it."""
+        return self.prompt_caching.min_cacheable_tokens if self.prompt_caching else None
 
 
 class Hosting(Sourced):
