@@ -5,6 +5,7 @@ from __future__ import annotations
 from llmpick.costs._api import DAYS_PER_MONTH, ApiCost, api_monthly_cost
 from llmpick.costs._breakeven import BreakEven, break_even_volume, log_grid
 from llmpick.costs._candidate import (
+    ESTIMATE_TOLERANCE,
     CandidateCost,
     CapacityEvidence,
     CostedCandidate,
@@ -25,6 +26,7 @@ from llmpick.costs._selfhosted import (
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "ESTIMATE_TOLERANCE",
     "HOURS_PER_MONTH",
     "ApiCost",
     "BreakEven",

@@ -25,6 +25,7 @@ from llmpick.hardware import (
     PREFILL_COMPUTE_EFFICIENCY,
     FitReport,
     HardwareSpec,
+    cpu_host_for,
     fit_model,
     parse_hardware,
 )
@@ -35,6 +36,10 @@ CostAt = Callable[[float], float]
 _CONCURRENCY_STEPS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 _SECONDS_PER_DAY = 86_400
 _DEFAULT_E2E_S = 10.0
+
+#: How far a hardware estimate may be from a load test on the same hardware before the cost
+#: says the estimate is not to be trusted (a factor, either way).
+ESTIMATE_TOLERANCE = 3.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,10 @@ class CandidateCost:
     hardware_unpriced: bool = False
     """Self-hosted hardware counted as $0 because neither the spec nor the device table
     prices it: the figure is an assumption the decision must flag."""
+    estimate_vs_measured: float | None = None
+    """The hardware estimate of a replica's requests/s over the load test's, where both exist
+    for the same hardware; more than 3 (or under 1/3) says the estimate is not to be trusted
+    for this model here, and an assumption says so."""
     figure_provenance: dict[str, str] = field(default_factory=dict)
     """Where each breakdown figure came from (measured, catalog, estimate or assumed), by its
     breakdown key, so a report can mark every assumed figure as assumed."""
@@ -198,20 +207,28 @@ def _self_hosted_cost(
     context, _ = serving_shape(spec)
     fit: FitReport | None = None
     quantization = str(placement["quantization"]) if placement else "as served"
+    ratio: float | None = None
     if measured_on is not None and capacity is not None:
         throughput: Throughput | None = Throughput(
             capacity.requests_per_s, "measured", capacity.source
         )
         basis = f"capacity measured by {capacity.source}"
         uncertainty = 0.15
+        if arch is not None and placement and capacity.requests_per_s > 0:
+            estimate, _ = replica_throughput(arch, hardware, quantization, context, spec)
+            if estimate is not None:
+                ratio = estimate.requests_per_s / capacity.requests_per_s
+                if not 1 / ESTIMATE_TOLERANCE <= ratio <= ESTIMATE_TOLERANCE:
+                    notes.append(
+                        f"the hardware estimate ({estimate.requests_per_s:,.3g} requests/s per "
+                        f"replica) is {ratio:.3g}x the load test's "
+                        f"({capacity.requests_per_s:,.3g}) on {hardware.label}: more than "
+                        f"{ESTIMATE_TOLERANCE:g}x off, so estimates for this model on this "
+                        "hardware are not to be trusted; the measurement is used"
+                    )
     elif arch is not None:
         throughput, fit = replica_throughput(arch, hardware, quantization, context, spec)
-        basis = (
-            "capacity is estimated from hardware facts: prompts compute bound at "
-            f"{PREFILL_COMPUTE_EFFICIENCY[hardware.device.kind]:.0%} of peak FP16 FLOPS, "
-            f"answers bandwidth bound at {DECODE_BANDWIDTH_EFFICIENCY[hardware.device.kind]:.0%}"
-            " of peak memory bandwidth — a load test at the SLO replaces this estimate"
-        )
+        basis = f"capacity is estimated from hardware facts: {_compute_basis(hardware)}"
         uncertainty = 0.4
     else:
         throughput = None
@@ -244,11 +261,13 @@ def _self_hosted_cost(
             "max_concurrency_per_replica": (
                 fit.concurrency if fit else capacity.concurrency if capacity else None
             ),
+            "estimate_vs_measured": ratio,
         },
         assumptions=[*cost.assumptions, basis, *notes],
         at_volume=cost_at,
         uncertainty=uncertainty,
         hardware_unpriced=cost.hardware_unpriced,
+        estimate_vs_measured=ratio,
         figure_provenance={
             "gpu": "assumed" if cost.price is None else cost.price.provenance,
             "usd_per_hour_per_replica": "assumed" if cost.price is None else cost.price.provenance,
@@ -257,6 +276,25 @@ def _self_hosted_cost(
             "replicas": throughput.provenance,
             "utilization": throughput.provenance,
         },
+    )
+
+
+def _compute_basis(hardware: HardwareSpec) -> str:
+    device = hardware.device
+    bandwidth = f"{DECODE_BANDWIDTH_EFFICIENCY[device.kind]:.0%} of peak memory bandwidth"
+    if device.kind == "cpu":
+        host = cpu_host_for(device.memory_gb)
+        cores = f"{host.vcpus} cores (as {host.instance})" if host else "cores unknown"
+        compute = (
+            f"{device.prompt_gflops_per_core:g} GFLOPS per core in prompts and "
+            f"{device.decode_gflops_per_core:g} in decoding x {cores}, measured on one machine "
+            f"({device.throughput_source})"
+        )
+    else:
+        compute = f"{PREFILL_COMPUTE_EFFICIENCY[device.kind]:.0%} of peak FP16 FLOPS"
+    return (
+        f"compute bound at {compute}; answers at the slower of that and {bandwidth}"
+        " — a load test at the SLO replaces this estimate"
     )
 
 
@@ -271,15 +309,21 @@ def replica_throughput(
     still finishes a mean request within the end-to-end SLO (an estimate from hardware facts).
 
     A request costs the replica its prompt's processing (compute bound) plus its share of the
-    batch's decode steps (bandwidth bound), so at batch B
+    batch's decode steps (the slower of bandwidth and compute bound), so at batch B
 
-        rate    = 1 / (input tokens / prefill tokens/s + output tokens / (B x decode tokens/s))
-        latency = input tokens / prefill tokens/s + output tokens / decode tokens/s
+        rate    = 1 / (prompt tokens computed / prefill tokens/s
+                       + output tokens / (B x decode tokens/s at B))
+        latency = prompt tokens computed / prefill tokens/s + output tokens / decode tokens/s
 
-    Where the device table has no FLOPS figure the prompt term is left out (and said so).
+    Prompt tokens computed are the input tokens less the spec's `cacheable_input_share`: both
+    runtimes llmpick sizes for reuse a cached prompt prefix (vLLM's automatic prefix caching,
+    llama.cpp's prompt cache), so the shared prefix is computed once, not per request. Where the
+    device table has no compute figure the prompt term is left out (and said so).
     """
-    in_tokens = max(spec.needs.volume.mean_input_tokens, 0.0)
-    out_tokens = max(spec.needs.volume.mean_output_tokens, 1.0)
+    volume = spec.needs.volume
+    in_tokens = max(volume.mean_input_tokens, 0.0)
+    computed_tokens = in_tokens * (1 - volume.cacheable_input_share)
+    out_tokens = max(volume.mean_output_tokens, 1.0)
     e2e_slo_s = (spec.needs.latency.e2e_p95_ms or 10_000) / 1000
     within_slo: tuple[float, FitReport] | None = None
     any_batch: tuple[float, FitReport] | None = None
@@ -296,7 +340,7 @@ def replica_throughput(
         if not report.fits or not per_seq or not aggregate:
             break
         prefill = report.prefill_tokens_per_s_estimate
-        prompt_s = in_tokens / prefill if prefill else 0.0
+        prompt_s = computed_tokens / prefill if prefill else 0.0
         rate = 1.0 / (prompt_s + out_tokens / aggregate)
         if any_batch is None or rate > any_batch[0]:
             any_batch = (rate, report)
@@ -310,10 +354,16 @@ def replica_throughput(
         return None, None
     rate, report = best
     prefill = report.prefill_tokens_per_s_estimate
+    cached = (
+        f" for the {computed_tokens:,.0f} of {in_tokens:,.0f} prompt tokens not in the cached "
+        f"prefix ({volume.cacheable_input_share:.0%} cacheable, reused by the runtime)"
+        if volume.cacheable_input_share
+        else ""
+    )
     prompt_part = (
-        f"{prefill:,.0f} prompt tokens/s (compute bound) and "
+        f"{prefill:,.0f} prompt tokens/s (compute bound){cached} and "
         if prefill
-        else "prompt processing not modelled (no FLOPS figure for this device) and "
+        else "prompt processing not modelled (no compute figure for this device) and "
     )
     return (
         Throughput(
@@ -322,7 +372,7 @@ def replica_throughput(
             f"hardware estimate on {report.hardware} at {report.quantization}, "
             f"{report.concurrency} concurrent requests: {prompt_part}"
             f"{report.aggregate_decode_tokens_per_s_estimate:,.0f} output tokens/s "
-            "(memory-bandwidth bound); not measured",
+            "(the slower of memory-bandwidth and compute bound); not measured",
         ),
         report,
     )

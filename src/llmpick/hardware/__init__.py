@@ -25,6 +25,7 @@ from llmpick.hardware._fit import (
     PREFILL_ESTIMATE_LABEL,
     FitReport,
     QuantizationFit,
+    compute_flops,
     fit_model,
 )
 from llmpick.hardware._hardware_string import (
@@ -39,6 +40,7 @@ from llmpick.hardware._memory import (
     gguf_file_bytes,
     kv_cache_bytes,
     runtime_overhead_bytes,
+    vocab_matrix_params,
     weight_bytes,
 )
 from llmpick.hardware._quantization import (
@@ -71,6 +73,7 @@ __all__ = [
     "QuantizationFit",
     "UnknownQuantizationError",
     "active_weight_bytes",
+    "compute_flops",
     "cpu_host_for",
     "cpu_hosts",
     "find_device",
@@ -82,5 +85,6 @@ __all__ = [
     "kv_cache_bytes_per_value",
     "parse_hardware",
     "runtime_overhead_bytes",
+    "vocab_matrix_params",
     "weight_bytes",
 ]

@@ -37,6 +37,21 @@ class DeviceInfo(BaseModel):
         "how fast prompts are processed. Null where no source gives it.",
     )
     tflops_source: str | None = None
+    prompt_gflops_per_core: float | None = Field(
+        None,
+        gt=0,
+        description="CPU only: effective GFLOPS one core (vCPU thread) reaches in llama.cpp "
+        "prompt processing, measured (used as is, no efficiency factor).",
+    )
+    decode_gflops_per_core: float | None = Field(
+        None,
+        gt=0,
+        description="CPU only: effective GFLOPS one core reaches while decoding one sequence "
+        "(matrix-vector products), measured.",
+    )
+    throughput_source: str | None = Field(
+        None, description="Where the per-core figures come from (what was measured, where)."
+    )
     driver_memory_mib: int | None = Field(
         None, gt=0, description="Total memory the driver reports (nvidia-smi), MiB."
     )

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llmpick.catalog._schema import Architecture
-from llmpick.hardware._devices import DeviceKind, known_devices
+from llmpick.hardware._devices import DeviceKind, cpu_host_for, known_devices
 from llmpick.hardware._hardware_string import HardwareSpec, parse_hardware
 from llmpick.hardware._memory import (
     CardMemory,
     active_weight_bytes,
     kv_cache_bytes,
     runtime_overhead_bytes,
+    vocab_matrix_params,
     weight_bytes,
 )
 from llmpick.hardware._quantization import (
@@ -31,13 +32,14 @@ DECODE_BANDWIDTH_EFFICIENCY: dict[DeviceKind, float] = {"gpu": 0.7, "apple": 0.6
 PREFILL_COMPUTE_EFFICIENCY: dict[DeviceKind, float] = {"gpu": 0.5, "apple": 0.4, "cpu": 0.3}
 
 PREFILL_ESTIMATE_LABEL = (
-    "estimate, not a measurement: compute bound (peak FP16 TFLOPS x efficiency / 2 FLOPs per "
-    "active parameter per prompt token)"
+    "estimate, not a measurement: compute bound (peak FP16 TFLOPS x efficiency, or a CPU's "
+    "measured GFLOPS per core x its cores, / 2 FLOPs per parameter per prompt token)"
 )
 
 DECODE_ESTIMATE_LABEL = (
-    "estimate, not a measurement: memory-bandwidth bound (peak bandwidth x efficiency / bytes "
-    "read per decode step: active weights + KV cache at full context); real servers are "
+    "estimate, not a measurement: the slower of memory-bandwidth bound (peak bandwidth x "
+    "efficiency / bytes read per decode step: active weights + KV cache at full context) and "
+    "compute bound (2 FLOPs per active parameter per sequence in the batch); real servers are "
     "usually slower; measure before committing to hardware"
 )
 
@@ -220,16 +222,38 @@ def fit_model(
     )
 
 
+def compute_flops(spec: HardwareSpec, phase: str = "prompt") -> float | None:
+    """Effective FLOP/s of the whole replica in prompt processing (``phase="prompt"``) or in
+    decoding (``"decode"``); None where the table has no figure.
+
+    GPUs and Apple silicon: peak FP16 TFLOPS x cards x `PREFILL_COMPUTE_EFFICIENCY` (assumed).
+    CPUs: the measured GFLOPS per core x the cores of the cloud host priced for that memory size
+    (`cpu_host_for`): a ``cpu:<N>GB`` machine is taken to have that host's vCPUs."""
+    device = spec.device
+    if device.kind == "cpu":
+        per_core = (
+            device.prompt_gflops_per_core if phase == "prompt" else device.decode_gflops_per_core
+        )
+        host = cpu_host_for(device.memory_gb)
+        if per_core is None or host is None:
+            return None
+        return host.vcpus * per_core * 1e9
+    if device.fp16_tflops is None:
+        return None
+    return spec.count * device.fp16_tflops * 1e12 * PREFILL_COMPUTE_EFFICIENCY[device.kind]
+
+
 def prefill_tokens_per_s(arch: Architecture, spec: HardwareSpec) -> float | None:
     """Prompt tokens per second on ``spec`` (all cards), compute bound: a forward pass costs
     about 2 FLOPs per active parameter per token, whatever the weights' storage format (they
-    are dequantized to FP16 for the matrix products)."""
-    tflops = spec.device.fp16_tflops
-    if tflops is None:
+    are dequantized to FP16 for the matrix products). The vocabulary matrix is left out: a
+    prompt computes logits for its last token only."""
+    flops = compute_flops(spec, "prompt")
+    if flops is None:
         return None
-    active = arch.params_active_b or arch.params_total_b
-    efficiency = PREFILL_COMPUTE_EFFICIENCY[spec.device.kind]
-    return spec.count * tflops * 1e12 * efficiency / (2 * min(active, arch.params_total_b) * 1e9)
+    active = min(arch.params_active_b or arch.params_total_b, arch.params_total_b) * 1e9
+    per_token = 2 * max(active - vocab_matrix_params(arch), 0.1 * active)
+    return flops / per_token
 
 
 @dataclass(frozen=True)
@@ -272,7 +296,14 @@ def _evaluate(
     )
     read_per_step = active_weight_bytes(arch, quant) / cards + kv_per_card
     bandwidth = spec.device.bandwidth_gbps * 1e9 * DECODE_BANDWIDTH_EFFICIENCY[spec.device.kind]
-    decode = bandwidth / read_per_step if read_per_step > 0 else None
+    memory_s = read_per_step / bandwidth
+    # A decode step also multiplies every active weight with each sequence in the batch:
+    # small on a GPU until batches get large, the limit on CPU cores.
+    flops = compute_flops(spec, "decode")
+    active = min(arch.params_active_b or arch.params_total_b, arch.params_total_b) * 1e9
+    compute_s = settings.concurrency * 2 * active / flops if flops else 0.0
+    step_s = max(memory_s, compute_s)
+    decode = 1 / step_s if step_s > 0 else None
     return QuantizationFit(quant_name, per_card, decode)
 
 
