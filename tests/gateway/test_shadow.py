@@ -28,7 +28,7 @@ async def test_shadow_pairs_are_stored_and_scored(db: Path) -> None:
         gateway(backends_yaml(primary=primary, challenger=shadow_url) + SHADOW, db) as gw,
     ):
         for i in range(6):
-            status, body = await chat(gw, f"question {i}", stream=i % 2 == 1)
+            status, _ = await chat(gw, f"question {i}", stream=i % 2 == 1)
             assert status == 200
     assert stats["requests"] == 6
     assert len(seen.bodies) == 6

@@ -23,6 +23,7 @@ from llmpick.gateway._config import (
     load_gateway_config,
     parse_gateway_config,
 )
+from llmpick.gateway._decision import config_from_decision
 from llmpick.gateway._pii import Redactor, find_pii, iban_valid, luhn_valid
 from llmpick.gateway._server import Gateway, GatewayError, create_gateway_app, run_gateway
 from llmpick.gateway._shadow import ShadowReport, ShadowScorer, score_shadow_pairs
@@ -38,6 +39,7 @@ __all__ = [
     "Route",
     "ShadowReport",
     "ShadowScorer",
+    "config_from_decision",
     "create_gateway_app",
     "find_pii",
     "gateway_json_schema",

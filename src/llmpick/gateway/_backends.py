@@ -35,6 +35,7 @@ from llmpick.providers import (
     ProviderError,
     Role,
     create_provider,
+    provider_class,
 )
 
 __all__ = [
@@ -478,7 +479,7 @@ def _provider_config(config: Backend) -> dict[str, Any]:
         return out
     endpoint = config.endpoint
     assert endpoint is not None
-    return {
+    values: dict[str, Any] = {
         "kind": endpoint.protocol,
         "model": endpoint.model,
         "base_url": endpoint.base_url,
@@ -486,11 +487,17 @@ def _provider_config(config: Backend) -> dict[str, Any]:
         "headers": endpoint.headers,
         "max_retries": 0,  # the router owns retries: at most one attempt per backend
         "connect_timeout_s": config.connect_timeout_s,
-        "read_timeout_s": max(config.stall_timeout_s, config.first_token_timeout_s),
         "total_timeout_s": config.total_timeout_s,
         "max_concurrency": config.max_concurrency,
         "adaptive_concurrency": False,
+        # The gateway keeps its own first-token and stall deadlines; the provider's are a
+        # backstop, under whichever names its config has.
+        "first_token_timeout_s": config.first_token_timeout_s,
+        "idle_timeout_s": config.stall_timeout_s,
+        "read_timeout_s": max(config.stall_timeout_s, config.first_token_timeout_s),
     }
+    known = provider_class(endpoint.protocol).config_class.model_fields
+    return {k: v for k, v in values.items() if k in known}
 
 
 def build_backend(config: Backend) -> GatewayBackend:

@@ -24,7 +24,20 @@ _HELP = {
     "llmpick_gateway_in_flight": ("gauge", "Requests being answered now."),
     "llmpick_gateway_breaker_open": ("gauge", "1 while a backend's circuit breaker is open."),
     "llmpick_gateway_request_seconds": ("histogram", "Whole-request latency, by route."),
+    "process_resident_memory_bytes": ("gauge", "Resident memory of the gateway process."),
 }
+
+
+def resident_bytes() -> float | None:
+    """This process's resident set size (Linux), for memory-growth checks."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    import os
+
+    return float(pages * os.sysconf("SC_PAGE_SIZE"))
 
 
 def _labels(labels: Labels) -> str:
@@ -60,6 +73,9 @@ class Metrics:
         self._hist_sum[key] += seconds
 
     def render(self) -> str:
+        rss = resident_bytes()
+        if rss is not None:
+            self.set("process_resident_memory_bytes", rss)
         lines: list[str] = []
         for name, (kind, text) in _HELP.items():
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
