@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from llmpick._templates import sandboxed_environment, template_problem
 from llmpick.evaluation._scorers import Sample, Score, Scorer, ScorerConfigError, ScorerEnv
 from llmpick.providers import GenerateParams, Message
 
@@ -76,12 +77,21 @@ class LlmJudge(Scorer):
         max_tokens: int = Field(256, ge=1, description="Judge answer limit, tokens.")
         base_dir: str | None = Field(None, description="(set by llmpick) the spec's folder.")
 
+        @field_validator("prompt")
+        @classmethod
+        def _safe_prompt(cls, prompt: str | None) -> str | None:
+            problem = None if prompt is None else template_problem(prompt)
+            if problem is not None:
+                raise ValueError(f"judge prompt {problem}")
+            return prompt
+
     options: Options
 
     def __init__(self, metric: str, options: BaseModel | None = None) -> None:
         super().__init__(metric, options)
         try:
-            self._template = jinja2.Environment(autoescape=False).from_string(
+            # Sandboxed: the judge prompt comes from the spec, like the prompt template.
+            self._template = sandboxed_environment(strict=False).from_string(
                 self.options.prompt or _DEFAULT_PROMPT
             )
         except jinja2.TemplateSyntaxError as exc:

@@ -1,6 +1,8 @@
 """Turn a dataset row into what a model is sent: chat messages, or one completion prompt.
 
-Templates are Jinja2 with every row field as a variable (plus `input`, the mapped input text).
+Templates are Jinja2 with every row field as a variable (plus `input`, the mapped input text),
+rendered in Jinja2's sandbox (`llmpick._templates`): a template from a shared spec cannot reach
+Python internals or run code.
 Chat mode sends the system prompt, then each few-shot example as a user/assistant pair, then the
 item. Completion mode (for base models, which have no chat template) writes the same thing as one
 text: the system prompt as a preamble, then "prompt answer" blocks separated by blank lines, ending
@@ -16,17 +18,29 @@ from typing import Literal
 import jinja2
 
 from llmpick._errors import LlmpickError
+from llmpick._templates import sandboxed_environment, template_problem
 from llmpick.evaluation._dataset import Item
 from llmpick.providers import Message, Prompt
 
-__all__ = ["COMPLETION_STOP", "PromptBuilder", "PromptError", "prompt_for_cache"]
+__all__ = [
+    "COMPLETION_STOP",
+    "MAX_CHARS_PER_TOKEN",
+    "PromptBuilder",
+    "PromptError",
+    "prompt_for_cache",
+]
 
 # A completion prompt separates examples with a blank line, so a base model that starts the next
 # example has finished its answer.
 COMPLETION_STOP = ("\n\n",)
 
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
-_LENIENT_ENV = jinja2.Environment(undefined=jinja2.Undefined, autoescape=False)
+_ENV = sandboxed_environment(strict=True)
+_LENIENT_ENV = sandboxed_environment(strict=False)
+
+
+MAX_CHARS_PER_TOKEN = 16
+"""More characters per token than any tokenizer averages over a prompt (English runs near 4),
+so `characters / 16` is a count of tokens a prompt surely has at least."""
 
 
 class PromptError(LlmpickError):
@@ -42,20 +56,25 @@ class PromptBuilder:
     system_prompt: str | None = None
     few_shot: Sequence[tuple[str, str]] = ()
     input_field: str = "input"
+    context_window_tokens: int | None = None
 
     def __post_init__(self) -> None:
-        try:
-            compiled = _ENV.from_string(self.template)
-            lenient = _LENIENT_ENV.from_string(self.template)
-        except jinja2.TemplateSyntaxError as exc:
-            raise PromptError(f"prompt template line {exc.lineno}: {exc.message}") from None
+        # The spec's validation refuses these already; a template built in code is checked too.
+        problem = template_problem(self.template)
+        if problem is not None:
+            raise PromptError(f"prompt {problem}")
+        compiled = _ENV.from_string(self.template)
+        lenient = _LENIENT_ENV.from_string(self.template)
         object.__setattr__(self, "_compiled", compiled)
         object.__setattr__(self, "_parts", _plain_substitutions(self.template))
         # Few-shot examples only have an input and an output; other fields render empty.
-        shots = [
-            (lenient.render({self.input_field: text, "input": text}), answer)
-            for text, answer in self.few_shot
-        ]
+        try:
+            shots = [
+                (lenient.render({self.input_field: text, "input": text}), answer)
+                for text, answer in self.few_shot
+            ]
+        except jinja2.TemplateError as exc:
+            raise PromptError(f"prompt template, few-shot example: {exc}") from None
         object.__setattr__(self, "_shots", shots)
 
     def render(self, item: Item) -> str:
@@ -74,6 +93,30 @@ class PromptBuilder:
                 f"row {item.row} (id {item.id}): the prompt template uses {exc.message}; "
                 f"the row has: {', '.join(map(str, item.fields))}"
             ) from None
+        except jinja2.TemplateError as exc:  # the sandbox refused something (SecurityError)
+            raise PromptError(f"row {item.row} (id {item.id}): prompt template: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError) as exc:  # `{{ input + 1 }}` on a string
+            raise PromptError(f"row {item.row} (id {item.id}): prompt template: {exc}") from None
+
+    def too_long(self, prompt: Prompt) -> str | None:
+        """Why `prompt` cannot fit the candidate's context window, or None.
+
+        Only a prompt that is certain not to fit (at MAX_CHARS_PER_TOKEN, a bound no real
+        text exceeds) is refused, so that a 50 MB row fails as that one item of that one
+        candidate, without being sent, while a model with a larger window still answers it;
+        a prompt near the limit is left to the server, whose refusal is recorded the same way.
+        """
+        window = self.context_window_tokens
+        if window is None:
+            return None
+        chars = len(prompt) if isinstance(prompt, str) else sum(len(m.content) for m in prompt)
+        least = chars // MAX_CHARS_PER_TOKEN
+        if least <= window:
+            return None
+        return (
+            f"too long for the context window: the prompt is {chars:,} characters, at least "
+            f"{least:,} tokens, and the model reads at most {window:,}"
+        )
 
     def build(self, item: Item) -> Prompt:
         """The prompt for `item`: a list of messages (chat) or one string (completion)."""

@@ -55,6 +55,7 @@ from llmpick.providers import (
     Prompt,
     Provider,
     ProviderError,
+    ContextOverflowError,
     ProviderSetupError,
     create_provider,
     provider_class,
@@ -514,6 +515,7 @@ class _CandidateRun:
             temperature=dataset.temperature,
             stop=COMPLETION_STOP if planned.prompt_mode == "completion" else (),
         )
+            context_window_tokens=_context_window(planned),
         self.sync_scoring = not any(s.is_async for s in scorers)
         self.fatal: str | None = None
         self.fatal_calls = 0
@@ -693,6 +695,10 @@ class _CandidateRun:
             error=str(exc),
             cache_key=job.key,
         )
+            too_long = self.builder.too_long(job.prompt)
+            if too_long is not None:  # this item fails for this candidate, nothing is sent
+                self._save_error(job, ContextOverflowError(too_long))
+                continue
         self.writer.add(ResultRecord(record, []), job.key if self.lease else None)
         self.sink.advance(self.planned.label)
 
@@ -900,6 +906,12 @@ def _candidate_record(
             "pricing": planned.pricing_note,
         },
     )
+def _context_window(planned: PlannedCandidate) -> int | None:
+    """The candidate's context window from the catalog, when known."""
+    entry = planned.catalog_entry
+    return entry.limits.context_window_tokens if entry is not None and entry.limits else None
+
+
 
 
 def _fingerprint(
