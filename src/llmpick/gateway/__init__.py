@@ -11,6 +11,7 @@ run_gateway(load_gateway_config("gateway.yaml"))      # serves http://127.0.0.1:
 
 from __future__ import annotations
 
+from llmpick.gateway._app import create_gateway_app, run_gateway
 from llmpick.gateway._config import (
     Backend,
     Budget,
@@ -24,8 +25,8 @@ from llmpick.gateway._config import (
     parse_gateway_config,
 )
 from llmpick.gateway._decision import config_from_decision
+from llmpick.gateway._gateway import Gateway, GatewayError
 from llmpick.gateway._pii import Redactor, find_pii, iban_valid, luhn_valid
-from llmpick.gateway._server import Gateway, GatewayError, create_gateway_app, run_gateway
 from llmpick.gateway._shadow import ShadowReport, ShadowScorer, score_shadow_pairs
 
 __all__ = [

@@ -1,12 +1,11 @@
-"""The gateway's HTTP server: OpenAI's API in front, the routed backends behind.
+"""One gateway process: the request flow from an OpenAI-shaped request to the answer.
 
-aiohttp's server, the same library as the client side, on one event loop: a request is parsed
-once, forwarded over a shared connection pool, and its answer streamed back as it arrives (see
-benchmarks/bench_gateway.py for the measurement behind the choice).
-
-Every failure the client sees is OpenAI-shaped JSON (`{"error": {"message", "type", "code"}}`),
-never a traceback; a stream that breaks after the client received part of it ends with an error
-event and no `[DONE]`, so a cut answer is never mistaken for a whole one.
+Authenticate, check the request, reserve budget, plan the backends (fallbacks, split, cascade),
+apply the PII policy per backend, try each at most once (skipping open breakers), check the
+answer, stream or return it, then account for it (ledger, budget, metrics) and hand a copy to
+the shadow challenger. Every failure the client sees is OpenAI-shaped JSON; a stream that breaks
+after the client received part of it ends with an error event and no `[DONE]`, so a cut answer
+is never mistaken for a whole one.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import logging
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from llmpick.gateway._backends import (
     build_backend,
     request_text,
 )
-from llmpick.gateway._config import GatewayConfig, Route, hash_key, is_loopback
+from llmpick.gateway._config import GatewayConfig, Route, hash_key
 from llmpick.gateway._ledger import (
     BudgetBook,
     Ledger,
@@ -48,35 +46,28 @@ from llmpick.gateway._ledger import (
     utc_day,
 )
 from llmpick.gateway._metrics import Metrics
+from llmpick.gateway._openai_api import (
+    ClientError,
+    chunk,
+    completion,
+    error_response,
+    read_body,
+    replay,
+    sse,
+    validate_request,
+    wants_usage,
+)
 from llmpick.gateway._pii import Redactor
 from llmpick.gateway._routing import AnswerCheck, CircuitBreaker, OutputGuard, plan_attempts
 from llmpick.providers import PriceSheet, Usage, cost_usd
 
-__all__ = ["Gateway", "GatewayError", "create_gateway_app", "run_gateway"]
+__all__ = ["Gateway", "GatewayError"]
 
 log = logging.getLogger("llmpick.gateway")
-GATEWAY = web.AppKey("gateway", object)
 
 
 class GatewayError(LlmpickError):
     """The gateway cannot start as configured."""
-
-
-def error_response(
-    status: int, message: str, kind: str, code: str | None = None, request_id: str = ""
-) -> web.Response:
-    """An OpenAI-style error body."""
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    headers = {"x-request-id": request_id} if request_id else None
-    return web.json_response(body, status=status, headers=headers)
-
-
-class ClientError(Exception):
-    """The client's request is unusable; becomes an OpenAI-style 4xx."""
-
-    def __init__(self, status: int, message: str, kind: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.kind, self.code = status, kind, code
 
 
 @dataclass
@@ -194,8 +185,8 @@ class Gateway:
         self.in_flight += 1
         try:
             key = self.authenticate(request)
-            body = await _read_body(request, self.config.limits.max_request_bytes)
-            _validate(body, chat, self.config.limits.max_tokens_cap)
+            body = await read_body(request, self.config.limits.max_request_bytes)
+            validate_request(body, chat, self.config.limits.max_tokens_cap)
             route_name = body["model"]
             route = self.routes.get(body["model"])
             if route is None:
@@ -392,8 +383,8 @@ class Gateway:
         headers = {"x-request-id": request_id, "x-llmpick-backend": backend.name}
         if stream:  # a buffered stream (cascade or output checks): the checked answer as SSE
             resp_body = b"".join(
-                _sse(_chunk(request_id, answer.model, chat, text=t, finish=f, usage=u))
-                for t, f, u in _replay(text, answer.finish, usage, _wants_usage(body))
+                sse(chunk(request_id, answer.model, chat, text=t, finish=f, usage=u))
+                for t, f, u in replay(text, answer.finish, usage, wants_usage(body))
             )
             return web.Response(
                 body=resp_body + b"data: [DONE]\n\n",
@@ -405,7 +396,7 @@ class Gateway:
             )
         if answer.raw is not None and text == answer.text:
             return web.Response(body=answer.raw, headers=headers, content_type="application/json")
-        payload = answer.payload or _completion(
+        payload = answer.payload or completion(
             request_id, answer.model, chat, text, answer.finish, usage
         )
         if answer.payload is not None:
@@ -430,7 +421,7 @@ class Gateway:
         """Stream one backend's answer; until its first token nothing reaches the client, so a
         failure before it falls back. After it, a failure ends the stream with an error event."""
         state = StreamState()
-        wants_usage = _wants_usage(body)
+        usage_asked = wants_usage(body)
         restorer = redactor.restorer() if self._restores(redactor) and redactor else None
         if redactor is not None:
             out.redactions = dict(redactor.counts)
@@ -441,8 +432,8 @@ class Gateway:
         started = time.perf_counter()
         try:
             async for event in backend.stream(sent, chat, state):
-                data = self._encode(event, request_id, model, chat, restorer, wants_usage)
-                if event.usage is not None and wants_usage and data:
+                data = self._encode(event, request_id, model, chat, restorer, usage_asked)
+                if event.usage is not None and usage_asked and data:
                     usage_sent = True
                 if event.payload is not None and event.payload.get("model"):
                     model = str(event.payload["model"])
@@ -478,7 +469,7 @@ class Gateway:
                 }
             }
             with contextlib.suppress(ConnectionResetError):
-                await resp.write(_sse(error))
+                await resp.write(sse(error))
                 await resp.write_eof()
             return resp, False
         if resp is None:  # an empty answer with no finish reason
@@ -487,12 +478,12 @@ class Gateway:
         if restorer is not None:
             held = restorer.flush()
             if held:
-                tail.append(_sse(_chunk(request_id, model, chat, text=held)))
+                tail.append(sse(chunk(request_id, model, chat, text=held)))
         self._usage_of(state, out, sent)
-        if wants_usage and not usage_sent:
+        if usage_asked and not usage_sent:
             tail.append(
-                _sse(
-                    _chunk(
+                sse(
+                    chunk(
                         request_id,
                         model,
                         chat,
@@ -534,16 +525,16 @@ class Gateway:
         model: str,
         chat: bool,
         restorer: Any,
-        wants_usage: bool,
+        usage_asked: bool,
     ) -> bytes:
         """The bytes the client gets for one event (empty: nothing)."""
         usage_only = event.usage is not None and not event.text and not event.finish
-        if usage_only and not wants_usage:
+        if usage_only and not usage_asked:
             return b""
         if event.raw is not None and restorer is None:
-            if not wants_usage and event.usage is not None and event.payload is not None:
+            if not usage_asked and event.usage is not None and event.payload is not None:
                 payload = {k: v for k, v in event.payload.items() if k != "usage"}
-                return _sse(payload)
+                return sse(payload)
             return event.raw
         text = restorer.feed(event.text) if restorer is not None and event.text else event.text
         if restorer is not None and event.finish:
@@ -559,14 +550,14 @@ class Gateway:
                         choices[0]["delta"]["content"] = text
                 elif "text" in choices[0]:
                     choices[0]["text"] = text
-            if not wants_usage:
+            if not usage_asked:
                 payload.pop("usage", None)
-            return _sse(payload)
+            return sse(payload)
         out = b""
         if text or event.finish:
-            out = _sse(_chunk(request_id, model, chat, text=text or None, finish=event.finish))
-        if wants_usage and event.usage:  # OpenAI's own shape: a last chunk with no choices
-            out += _sse(_chunk(request_id, model, chat, usage=event.usage, empty=True))
+            out = sse(chunk(request_id, model, chat, text=text or None, finish=event.finish))
+        if usage_asked and event.usage:  # OpenAI's own shape: a last chunk with no choices
+            out += sse(chunk(request_id, model, chat, usage=event.usage, empty=True))
         return out
 
     def _finish(
@@ -766,225 +757,3 @@ def _prices(config: GatewayConfig) -> dict[str, PriceSheet | None]:
         else:
             prices[backend.name] = None
     return prices
-
-
-def _wants_usage(body: dict[str, Any]) -> bool:
-    options = body.get("stream_options")
-    return isinstance(options, dict) and bool(options.get("include_usage"))
-
-
-def _sse(payload: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-def _chunk(
-    request_id: str,
-    model: str,
-    chat: bool,
-    *,
-    text: str | None = None,
-    finish: str | None = None,
-    usage: dict[str, Any] | None = None,
-    empty: bool = False,
-) -> dict[str, Any]:
-    """One OpenAI stream chunk (chat or text completion)."""
-    choices: list[dict[str, Any]] = []
-    if not empty:
-        if chat:
-            delta = {"content": text} if text is not None else {}
-            choices.append({"index": 0, "delta": delta, "finish_reason": finish})
-        else:
-            choices.append({"index": 0, "text": text or "", "finish_reason": finish})
-    chunk: dict[str, Any] = {
-        "id": request_id,
-        "object": "chat.completion.chunk" if chat else "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": choices,
-    }
-    if usage is not None:
-        chunk["usage"] = usage
-    return chunk
-
-
-def _replay(
-    text: str, finish: str, usage: dict[str, Any], wants_usage: bool
-) -> list[tuple[str | None, str | None, dict[str, Any] | None]]:
-    parts: list[tuple[str | None, str | None, dict[str, Any] | None]] = [(text, None, None)]
-    parts.append((None, finish, None))
-    if wants_usage:
-        parts.append((None, None, usage))
-    return parts
-
-
-def _completion(
-    request_id: str, model: str, chat: bool, text: str, finish: str, usage: dict[str, Any]
-) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "finish_reason": finish}
-    if chat:
-        choice["message"] = {"role": "assistant", "content": text}
-    else:
-        choice["text"] = text
-    return {
-        "id": request_id,
-        "object": "chat.completion" if chat else "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [choice],
-        "usage": usage,
-    }
-
-
-async def _read_body(request: web.Request, limit: int) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > limit:
-        raise ClientError(
-            413, f"request body over {limit} bytes", "invalid_request_error", "request_too_large"
-        )
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ClientError(
-            413, f"request body over {limit} bytes", "invalid_request_error", "request_too_large"
-        ) from None
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ClientError(
-            400, "the request body is not valid JSON", "invalid_request_error"
-        ) from None
-    if not isinstance(body, dict):
-        raise ClientError(400, "the request body must be a JSON object", "invalid_request_error")
-    return body
-
-
-def _validate(body: dict[str, Any], chat: bool, max_tokens_cap: int | None) -> None:
-    """The fields the gateway relies on, checked before anything is forwarded."""
-
-    def bad(message: str, param: str) -> ClientError:
-        return ClientError(400, message, "invalid_request_error", f"invalid_{param}")
-
-    if not isinstance(body.get("model"), str) or not body["model"]:
-        raise bad("`model` is required (a string)", "model")
-    if chat:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise bad("`messages` must be a non-empty list", "messages")
-        for i, m in enumerate(messages):
-            if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-                raise bad(f"messages[{i}] must be an object with a `role`", "messages")
-            if not isinstance(m.get("content"), str | list | None):
-                raise bad(f"messages[{i}].content must be a string or a list of parts", "messages")
-    elif not isinstance(body.get("prompt"), str | list):
-        raise bad("`prompt` is required (a string)", "prompt")
-    if "stream" in body and not isinstance(body["stream"], bool):
-        raise bad("`stream` must be true or false", "stream")
-    for name in ("max_tokens", "max_completion_tokens"):
-        value = body.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise bad(f"`{name}` must be a positive integer", name)
-        if max_tokens_cap is not None and value > max_tokens_cap:
-            raise bad(f"`{name}` is over this gateway's limit of {max_tokens_cap}", name)
-
-
-# The application ----------------------------------------------------------------------------
-
-
-@web.middleware
-async def _errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Every error the client sees is OpenAI-shaped JSON; a bug is a 500, never a traceback."""
-    try:
-        return await handler(request)
-    except ClientError as exc:
-        return error_response(exc.status, str(exc), exc.kind, exc.code)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(exc.status, exc.reason, "invalid_request_error")
-    except (asyncio.CancelledError, ConnectionResetError):
-        raise
-    except Exception:
-        log.exception("internal error on %s", request.path)
-        return error_response(500, "internal gateway error", "server_error")
-
-
-def create_gateway_app(config: GatewayConfig, db_path: str | Path | None = None) -> web.Application:
-    """The aiohttp application; backends connect (and local models load) when it starts."""
-    gateway = Gateway(config, db_path)
-    app = web.Application(
-        client_max_size=config.limits.max_request_bytes, middlewares=[_errors_as_json]
-    )
-    app[GATEWAY] = gateway
-
-    async def on_startup(app: web.Application) -> None:
-        await gateway.start()
-
-    async def on_cleanup(app: web.Application) -> None:
-        await gateway.stop()
-
-    async def chat(request: web.Request) -> web.StreamResponse:
-        return await gateway.handle(request, chat=True)
-
-    async def completions(request: web.Request) -> web.StreamResponse:
-        return await gateway.handle(request, chat=False)
-
-    async def models(request: web.Request) -> web.Response:
-        gateway.authenticate(request)
-        data = [
-            {"id": r.model, "object": "model", "created": 0, "owned_by": "llmpick-gateway"}
-            for r in config.routes
-        ]
-        return web.json_response({"object": "list", "data": data})
-
-    async def health(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def ready(request: web.Request) -> web.Response:
-        ok = gateway.ready
-        return web.json_response({"ready": ok}, status=200 if ok else 503)
-
-    async def metrics(request: web.Request) -> web.Response:
-        gateway.authenticate(request)
-        gateway.metrics.set("llmpick_gateway_in_flight", float(gateway.in_flight))
-        return web.Response(text=gateway.metrics.render(), content_type="text/plain")
-
-    app.on_startup.append(on_startup)
-    app.on_cleanup.append(on_cleanup)
-    app.router.add_post("/v1/chat/completions", chat)
-    app.router.add_post("/v1/completions", completions)
-    app.router.add_get("/v1/models", models)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ready", ready)
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-def run_gateway(
-    config: GatewayConfig,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    db_path: str | Path | None = None,
-    on_ready: Callable[[str], None] | None = None,
-) -> None:
-    """Serve until interrupted. Refuses a non-loopback address unless auth is configured."""
-    host = host or config.listen.host
-    port = config.listen.port if port is None else port
-    if not is_loopback(host) and config.auth is None:
-        raise GatewayError(
-            f"refusing to listen on {host} without auth: add `auth: {{keys: [...]}}` to the "
-            "config (bearer tokens), or listen on 127.0.0.1"
-        )
-    app = create_gateway_app(config, db_path)
-    web.run_app(
-        app,
-        host=host,
-        port=port,
-        access_log=None,
-        print=(lambda *_: on_ready(f"http://{host}:{port}/v1")) if on_ready else None,
-        handle_signals=True,
-        shutdown_timeout=5,
-    )
