@@ -122,6 +122,17 @@ def print_decision(decision: Decision) -> None:
         )
     console.print(table)
     for row in ordered:
+        if row.variant:
+            others = ", ".join(
+                f"{v.name} {v.mean:.2f}"
+                for v in row.variants
+                if not v.chosen and v.mean is not None
+            )
+            console.print(
+                f"  [dim]{escape(row.id)}: judged on prompt variant {escape(row.variant)}"
+                f"{escape(' (others: ' + others + ')') if others else ''}[/]",
+                soft_wrap=True,
+            )
         if not row.eligible:
             reasons = "; ".join(r.message for r in row.exclusions)
             console.print(f"  [dim]{escape(row.id)} excluded: {escape(reasons)}[/]", soft_wrap=True)

@@ -43,10 +43,12 @@ from llmpick.decision._model import (
     QualityFigure,
     RuleNote,
     Serving,
+    VariantResult,
 )
 from llmpick.decision._ranking import Contender, inputs_of, needs_of, rank_of, score_all
 from llmpick.decision._robustness import break_even_of, confidence_of, sensitivity_of
 from llmpick.decision._scoring import pareto_front
+from llmpick.decision._variants import best_variants
 from llmpick.spec import Spec
 
 __all__ = ["PROVENANCE_LEGEND", "decide_from_evidence"]
@@ -83,6 +85,9 @@ def decide_from_evidence(
     capacity = capacity or {}
     slo = {"ttft": spec.needs.latency.ttft_p95_ms, "e2e": spec.needs.latency.e2e_p95_ms}
     weights = spec.weights.model_dump()
+    evidence, variants = best_variants(
+        evidence, [v.candidate.label for v in check.verdicts], [p.name for p in spec.prompts]
+    )
     everyone: list[Contender] = []
     for verdict in check.verdicts:
         label = verdict.candidate.label
@@ -112,6 +117,7 @@ def decide_from_evidence(
             pareto=c.key in front,
             p_best=p_best.get(c.key) if c.key in base_scores else None,
             per_category=categories.get(c.key, {}),
+            variants=variants.get(c.key),
         )
         for c in everyone
     ]
@@ -191,6 +197,7 @@ def _row(
     pareto: bool,
     p_best: float | None,
     per_category: Mapping[str, CategoryScore],
+    variants: tuple[str, list[VariantResult]] | None = None,
 ) -> CandidateRow:
     verdict, ev, cost = cand.verdict, cand.evidence, cand.cost
     c = verdict.candidate
@@ -248,6 +255,8 @@ def _row(
         p_best=p_best,
         published=_published(cand),
         serving=_serving(cand),
+        variant=variants[0] if variants else None,
+        variants=variants[1] if variants else [],
     )
 
 

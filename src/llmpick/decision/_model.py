@@ -39,6 +39,7 @@ __all__ = [
     "Sensitivity",
     "Serving",
     "Status",
+    "VariantResult",
     "WeightChange",
     "decision_schema_text",
 ]
@@ -145,6 +146,22 @@ class Serving(_Frozen):
     quantization: str | None = None
 
 
+class VariantResult(_Frozen):
+    """One prompt variant of a candidate, compared with the variant the decision uses on the
+    same items (McNemar's exact test for pass/fail scores)."""
+
+    name: str
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    chosen: bool = False
+    diff_vs_chosen: float | None = None
+    only_this_right: int = 0
+    only_chosen_right: int = 0
+    p_value: float | None = None
+
+
 class CandidateRow(_Frozen):
     """One candidate in the decision: eligible or excluded, measured or not, with every figure."""
 
@@ -174,6 +191,8 @@ class CandidateRow(_Frozen):
     p_best: float | None = None
     published: list[PublishedScore] = Field(default_factory=list)
     serving: Serving | None = None
+    variant: str | None = Field(None, description="The prompt variant its figures come from.")
+    variants: list[VariantResult] = Field(default_factory=list)
 
 
 class NextMeasurement(_Frozen):

@@ -19,7 +19,13 @@ runner, and statistics with confidence intervals and paired comparisons.
 
 from __future__ import annotations
 
-from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
+from llmpick.evaluation._candidates import (
+    VARIANT_SEPARATOR,
+    PlannedCandidate,
+    call_cost_usd,
+    plan_candidates,
+    split_variant,
+)
 from llmpick.evaluation._dataset import (
     DatasetError,
     FieldMapping,
@@ -70,6 +76,7 @@ from llmpick.evaluation._stats import (
 
 __all__ = [
     "COMPLETION_STOP",
+    "VARIANT_SEPARATOR",
     "CandidateSummary",
     "CostSummary",
     "DatasetError",
@@ -112,6 +119,7 @@ __all__ = [
     "scorer_class",
     "scorer_kinds",
     "select_items",
+    "split_variant",
     "summarize_run",
     "wilson_interval",
 ]

@@ -10,18 +10,37 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from llmpick.catalog import Catalog, CatalogEntry
-from llmpick.providers import ProviderSetupError, Usage, create_provider
+from llmpick.providers import ProviderSetupError, Usage, create_provider, provider_class
 from llmpick.providers._cost import cost_usd
 from llmpick.providers._resolve import candidate_provider_config
 from llmpick.providers._resolve import provider_config_for as _resolve_config
-from llmpick.spec import Candidate, Dataset, Endpoint
+from llmpick.spec import Candidate, Dataset, Endpoint, PromptVariant
 
-__all__ = ["PlannedCandidate", "call_cost_usd", "plan_candidates", "provider_config_for"]
+__all__ = [
+    "VARIANT_SEPARATOR",
+    "PlannedCandidate",
+    "call_cost_usd",
+    "plan_candidates",
+    "provider_config_for",
+    "split_variant",
+]
+
+# Between a candidate's label and its prompt variant's name in run labels: "gpt-4o · terse".
+VARIANT_SEPARATOR = " · "
+
+
+def split_variant(label: str, variants: Sequence[str]) -> tuple[str, str | None]:
+    """(candidate label, variant name) of a run label; the variant is None without variants."""
+    base, sep, name = label.rpartition(VARIANT_SEPARATOR)
+    if sep and name in variants:
+        return base, name
+    return label, None
+
 
 # In-process llama.cpp runs one call at a time; HTTP endpoints take many.
 DEFAULT_HTTP_CONCURRENCY = 64
@@ -40,6 +59,12 @@ class PlannedCandidate:
     template: str = "{{ input }}"
     concurrency: int = 1
     description: dict[str, Any] = field(default_factory=dict)
+    # With prompt variants, one planned candidate per (spec candidate, variant): `label` is
+    # "<base_label> · <variant>", and the prompt parts below are the variant's.
+    base_label: str | None = None
+    variant: str | None = None
+    system_prompt: str | None = None
+    few_shot: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def measurable(self) -> bool:
@@ -123,16 +148,37 @@ def plan_candidates(
     only: Sequence[str] | None = None,
     concurrency: int | None = None,
     concurrency_for: Mapping[str, int] | None = None,
+    prompts: Sequence[PromptVariant] = (),
 ) -> list[PlannedCandidate]:
-    """One `PlannedCandidate` per spec candidate (filtered by label with `only`). An HTTP
-    candidate's concurrency is its own `max_concurrency`, else `concurrency`, else its entry in
-    `concurrency_for`, else `DEFAULT_HTTP_CONCURRENCY`."""
+    """One `PlannedCandidate` per spec candidate (filtered by label with `only`), or one per
+    candidate and prompt variant when `prompts` are given. An HTTP candidate's concurrency is
+    its own `max_concurrency`, else `concurrency`, else its entry in `concurrency_for`, else
+    `DEFAULT_HTTP_CONCURRENCY`."""
     planned = []
     for position, candidate in enumerate(candidates):
         if only and candidate.label not in only:
             continue
         limit = concurrency or (concurrency_for or {}).get(candidate.label)
-        planned.append(_plan_one(candidate, position, dataset, catalog, base_dir, limit))
+        one = _plan_one(candidate, position, dataset, catalog, base_dir, limit)
+        if not prompts:
+            planned.append(one)
+            continue
+        for variant in prompts:
+            few_shot = dataset.few_shot if variant.few_shot is None else variant.few_shot
+            planned.append(
+                replace(
+                    one,
+                    label=f"{candidate.label}{VARIANT_SEPARATOR}{variant.name}",
+                    base_label=candidate.label,
+                    variant=variant.name,
+                    template=variant.template or candidate.template or dataset.template,
+                    system_prompt=variant.system_prompt
+                    if variant.system_prompt is not None
+                    else dataset.system_prompt,
+                    few_shot=[(s.input, s.output) for s in few_shot],
+                    description=dict(one.description),
+                )
+            )
     return planned
 
 
@@ -163,7 +209,7 @@ def _plan_one(
     local_mode = entry.local.prompt_mode if entry is not None and entry.local else None
     mode = candidate.prompt_mode or local_mode or dataset.mode
     if config is not None:
-        if config["kind"] == "llamacpp":
+        if provider_class(config["kind"]).in_process:
             config["prompt_mode"] = mode
             limit = 1
         else:
@@ -189,4 +235,6 @@ def _plan_one(
         template=candidate.template or dataset.template,
         concurrency=limit,
         description={k: v for k, v in description.items() if v is not None},
+        system_prompt=dataset.system_prompt,
+        few_shot=[(s.input, s.output) for s in dataset.few_shot],
     )

@@ -45,17 +45,22 @@ from llmpick._errors import LlmpickError
 from llmpick.catalog import Catalog, load_catalog
 from llmpick.evaluation._calls import IDENTITY_KEYS, ModelCaller, answer_of
 from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
+from llmpick.evaluation._concurrency import (
+    ConcurrencyEvidence,
+    PrefetchedAnswers,
+    settle_concurrency,
+)
 from llmpick.evaluation._dataset import FieldMapping, Item, load_dataset, select_items
 from llmpick.evaluation._prompts import COMPLETION_STOP, PromptBuilder
 from llmpick.evaluation._scorers import Sample, Score, Scorer, build_scorer
 from llmpick.providers import (
     AuthenticationError,
+    ContextOverflowError,
     GenerateParams,
     ModelNotFoundError,
     Prompt,
     Provider,
     ProviderError,
-    ContextOverflowError,
     ProviderSetupError,
     create_provider,
     provider_class,
@@ -251,9 +256,10 @@ async def run_async(
         only=options.only,
         concurrency=options.concurrency,
         concurrency_for=options.concurrency_for,
+        prompts=spec.prompts,
     )
     if options.only:
-        unknown = sorted(set(options.only) - {p.label for p in planned})
+        unknown = sorted(set(options.only) - {p.base_label or p.label for p in planned})
         if unknown:
             labels = ", ".join(c.label for c in spec.candidates)
             raise EvaluationError(
@@ -506,16 +512,16 @@ class _CandidateRun:
         self.builder = PromptBuilder(
             template=planned.template,
             mode=planned.prompt_mode,
-            system_prompt=dataset.system_prompt,
-            few_shot=[(s.input, s.output) for s in dataset.few_shot],
+            system_prompt=planned.system_prompt,
+            few_shot=planned.few_shot,
             input_field=dataset.input_field,
+            context_window_tokens=_context_window(planned),
         )
         self.params = GenerateParams(
             max_tokens=dataset.max_output_tokens,
             temperature=dataset.temperature,
             stop=COMPLETION_STOP if planned.prompt_mode == "completion" else (),
         )
-            context_window_tokens=_context_window(planned),
         self.sync_scoring = not any(s.is_async for s in scorers)
         self.fatal: str | None = None
         self.fatal_calls = 0
@@ -523,6 +529,7 @@ class _CandidateRun:
         self.failures = 0
         self.first_error: str | None = None
         self.lease = lease
+        self.evidence: ConcurrencyEvidence | None = None
         self._poll_s = 0.05
         config = planned.provider_config or {}
         self.identity = {k: config.get(k) for k in IDENTITY_KEYS}
@@ -531,6 +538,12 @@ class _CandidateRun:
         self.in_process = bool(config) and provider_class(config["kind"]).in_process
 
     def record(self) -> CandidateRecord:
+        record = self._record()
+        if self.evidence is not None:  # at which concurrency latency was measured, and why
+            record.config["latency_concurrency"] = self.evidence.to_dict()
+        return record
+
+    def _record(self) -> CandidateRecord:
         p = self.planned
         if not p.measurable:
             return _candidate_record(p, None)
@@ -555,10 +568,7 @@ class _CandidateRun:
             self.sink.finish(label, "not measured")
             return
         queue: asyncio.Queue[_Job | None] = asyncio.Queue(maxsize=self.planned.concurrency * 2)
-        workers = [
-            asyncio.create_task(self._worker(provider, queue))
-            for _ in range(self.planned.concurrency)
-        ]
+        workers: list[asyncio.Task[None]] = []  # started, sized, before the first call
         try:
             waiting: list[_Job] = []  # keys another process is calling: their answers come
             for chunk in self._pending_chunks(done):
@@ -566,6 +576,8 @@ class _CandidateRun:
                     break
                 mine, others = self._claim(await self._answer_from_cache(chunk))
                 waiting += others
+                if (mine or waiting) and not workers:
+                    await self._start_workers(provider, queue, workers, mine, total - len(done))
                 for job in mine:
                     if self._stopped():
                         break
@@ -582,6 +594,27 @@ class _CandidateRun:
             self.writer.flush()
             await provider.aclose()
         self.sink.finish(label, "not measured" if self.fatal else "done")
+
+    async def _start_workers(
+        self,
+        provider: Provider,
+        queue: asyncio.Queue[_Job | None],
+        workers: list[asyncio.Task[None]],
+        jobs: list[_Job],
+        calls_needed: int,
+    ) -> None:
+        """Size the pool (a served endpoint left at the default is probed, with its own first
+        prompts, for the concurrency its latency holds at, so latency is not a queue's), then
+        start it."""
+        prompts = [job.prompt for job in jobs if self.builder.too_long(job.prompt) is None]
+        prefetched = PrefetchedAnswers(provider)
+        self.evidence = await settle_concurrency(
+            self.planned, prefetched, prompts[:128], self.params, calls_needed=calls_needed
+        )
+        workers += [
+            asyncio.create_task(self._worker(prefetched, queue))
+            for _ in range(self.planned.concurrency)
+        ]
 
     def _stopped(self) -> bool:
         return self.fatal is not None or self.writer.failure is not None
@@ -662,6 +695,10 @@ class _CandidateRun:
                 if job is not None:
                     continue  # drain: the producer stops soon
                 return
+            too_long = self.builder.too_long(job.prompt)
+            if too_long is not None:  # this item fails for this candidate, nothing is sent
+                self._save_error(job, ContextOverflowError(too_long))
+                continue
             try:
                 response = await provider.generate(job.prompt, self.params)
             except _FATAL as exc:
@@ -695,10 +732,6 @@ class _CandidateRun:
             error=str(exc),
             cache_key=job.key,
         )
-            too_long = self.builder.too_long(job.prompt)
-            if too_long is not None:  # this item fails for this candidate, nothing is sent
-                self._save_error(job, ContextOverflowError(too_long))
-                continue
         self.writer.add(ResultRecord(record, []), job.key if self.lease else None)
         self.sink.advance(self.planned.label)
 
@@ -873,6 +906,12 @@ def _failed(exc: Exception) -> Score:
 # Records ---------------------------------------------------------------------------------------
 
 
+def _context_window(planned: PlannedCandidate) -> int | None:
+    """The candidate's context window from the catalog, when known."""
+    entry = planned.catalog_entry
+    return entry.limits.context_window_tokens if entry is not None and entry.limits else None
+
+
 def _item_record(item: Item, position: int) -> ItemRecord:
     return ItemRecord(
         item_id=item.id,
@@ -904,14 +943,13 @@ def _candidate_record(
             "prompt_mode": planned.prompt_mode,
             "concurrency": planned.concurrency,
             "pricing": planned.pricing_note,
+            **(
+                {"candidate": planned.base_label, "variant": planned.variant}
+                if planned.variant
+                else {}
+            ),
         },
     )
-def _context_window(planned: PlannedCandidate) -> int | None:
-    """The candidate's context window from the catalog, when known."""
-    entry = planned.catalog_entry
-    return entry.limits.context_window_tokens if entry is not None and entry.limits else None
-
-
 
 
 def _fingerprint(
@@ -931,6 +969,8 @@ def _fingerprint(
                 p.description,
                 p.prompt_mode,
                 p.template,
+                # Only with prompt variants, so the runs of specs without any keep their identity.
+                *([p.variant, p.system_prompt, p.few_shot] if p.variant else []),
             ]
             for p in planned
         ],

@@ -325,6 +325,7 @@ def render_markdown(typed: Decision, *, data: Mapping[str, Any] | None = None) -
         "## Options considered",
         "",
         *_options_table(decision),
+        *_variants_table(typed),
         "",
         "## Decision",
         "",
@@ -332,6 +333,34 @@ def render_markdown(typed: Decision, *, data: Mapping[str, Any] | None = None) -
     ]
     lines += ["", *_consequences(decision, winner), "", *_provenance(decision)]
     return "\n".join(lines) + "\n"
+
+
+def _variants_table(typed: Decision) -> list[str]:
+    """Each candidate's prompt variants beside the one its figures use (paired, same items)."""
+    rows = [c for c in typed.candidates if c.variants]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Prompt variants (each candidate is judged on its best variant, marked *; the others "
+        "are compared with it on the same items):",
+        "",
+        "| Option | Variant | Quality [95% CI] | Difference | Only this / only * right | "
+        "McNemar p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        for v in row.variants:
+            quality = format_ci({"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high})
+            diff = MISSING if v.diff_vs_chosen is None else f"{v.diff_vs_chosen:+.2f}"
+            counts = "" if v.chosen else f"{v.only_this_right} / {v.only_chosen_right}"
+            p = format_number(v.p_value, 3) if v.p_value is not None else MISSING
+            lines.append(
+                f"| {_code(row.id)} | {markdown_escape(v.name)}{' *' if v.chosen else ''} "
+                f"| {quality} | {'' if v.chosen else diff} | {counts} | "
+                f"{'' if v.chosen else p} |"
+            )
+    return lines
 
 
 def _decision_section(typed: Decision, decision: Mapping[str, Any]) -> list[str]:

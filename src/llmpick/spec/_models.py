@@ -14,16 +14,24 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from llmpick._errors import LlmpickError
+
 SPEC_VERSION: Literal[1] = 1
+
+MAX_OUTPUT_TOKENS = 1_000_000
+"""Above any model's output limit (the catalog's largest is 384k); the loader checks each
+candidate's own limit from the catalog."""
 
 Modality = Literal["text", "image", "audio", "video"]
 Compliance = Literal["hipaa", "gdpr", "soc2", "iso27001", "fedramp", "pci-dss"]
@@ -32,10 +40,37 @@ PromptMode = Literal["chat", "completion"]
 
 # `2xL4`, `1xH100-80GB`, `L40S` (one card), `cpu:32GB`, `apple:M3-Max-128GB`.
 HARDWARE_PATTERN = r"^(?:(\d+)\s*[xX]\s*)?[A-Za-z][A-Za-z0-9._-]*$|^(?i:cpu|apple):[A-Za-z0-9._-]+$"
-HardwareString = Annotated[str, StringConstraints(strip_whitespace=True, pattern=HARDWARE_PATTERN)]
 
 
-class FieldError(ValueError):
+def _known_hardware(text: str) -> str:
+    """`text` if llmpick's one hardware parser reads it (the same one `fit` uses), so a spec
+    never names hardware that `decide` would then fail to size."""
+    from llmpick.hardware import parse_hardware
+
+    parse_hardware(text)  # a HardwareParseError is a ValueError: pydantic locates it
+    return text
+
+
+# The pattern is only for editors (the JSON Schema); the parser decides what is valid.
+HardwareString = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    AfterValidator(_known_hardware),
+    WithJsonSchema({"type": "string", "pattern": HARDWARE_PATTERN}),
+]
+
+
+def _safe_template(template: str) -> str:
+    """`template` if it parses and stays inside Jinja2's sandbox (no Python internals)."""
+    from llmpick._templates import template_problem
+
+    problem = template_problem(template)
+    if problem is not None:
+        raise ValueError(problem)
+    return template
+
+
+class FieldError(LlmpickError, ValueError):
     """A validation error that belongs to another field than the one being validated.
 
     Cross-field checks run where pydantic has both values, but the user should be pointed at the
@@ -54,9 +89,10 @@ def _repeated(names: Iterable[str]) -> list[str]:
 
 
 class SpecModel(BaseModel):
-    """Base for every spec section: unknown keys are errors, so typos never pass silently."""
+    """Base for every spec section: unknown keys are errors, so typos never pass silently; an
+    infinite or NaN number is refused too (no field means "no limit" by infinity)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------- needs
@@ -218,6 +254,17 @@ class InfrastructureConstraints(SpecModel):
     )
     ops_usd_per_hour: float = Field(120, ge=0, description="Loaded cost of one engineer hour, USD.")
 
+    @field_validator("gpu_usd_per_hour", "hardware_purchase_usd")
+    @classmethod
+    def _known_devices(cls, prices: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        for name in prices:
+            try:
+                _known_hardware(name)
+            except ValueError as exc:
+                field = info.field_name or "gpu_usd_per_hour"
+                raise FieldError(("constraints", "infrastructure", field, name), str(exc)) from None
+        return prices
+
 
 class Constraints(SpecModel):
     """Step 2: hard limits; a model that breaks one is excluded with the reason."""
@@ -257,6 +304,28 @@ class Endpoint(SpecModel):
     )
     self_hosted: bool = Field(
         True, description="We run this server ourselves (false: a third party hosts it)."
+    )
+    # Timeouts of each attempt (the providers' defaults; a test keeps the two equal).
+    connect_timeout_s: float = Field(
+        10.0, gt=0, le=3600, allow_inf_nan=False, description="Time allowed to connect, seconds."
+    )
+    first_token_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=86400,
+        allow_inf_nan=False,
+        description="Streaming: longest wait for the first text, seconds (a stalled request "
+        "then gives up its concurrency slot and is retried).",
+    )
+    idle_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=86400,
+        allow_inf_nan=False,
+        description="Streaming: longest silence between two pieces of text, seconds.",
+    )
+    total_timeout_s: float = Field(
+        300.0, gt=0, le=86400, allow_inf_nan=False, description="Longest attempt, seconds."
     )
 
     @field_validator("base_url")
@@ -311,6 +380,11 @@ class Candidate(SpecModel):
     def _shorthand(cls, value: Any) -> Any:
         return {"model": value} if isinstance(value, str) else value
 
+    @field_validator("template")
+    @classmethod
+    def _template_parses(cls, template: str | None) -> str | None:
+        return None if template is None else _safe_template(template)
+
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Candidate:
         given = [k for k in ("model", "endpoint", "gguf") if getattr(self, k) is not None]
@@ -337,6 +411,29 @@ class FewShotExample(SpecModel):
     output: str = Field(description="The answer the model should give.")
 
 
+class PromptVariant(SpecModel):
+    """One way of prompting every candidate; unset parts come from the dataset section.
+
+    With several variants each candidate runs on each, the statistics compare them on the same
+    items, and the decision uses each candidate's best variant (and says which)."""
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=40,
+        description="Short name shown in tables, e.g. terse or with-examples.",
+    )
+    template: str | None = Field(None, description="Jinja2 prompt template for this variant.")
+    system_prompt: str | None = Field(None, description="System message for this variant.")
+    few_shot: list[FewShotExample] | None = Field(
+        None, description="Worked examples for this variant ([] for none)."
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _template_parses(cls, template: str | None) -> str | None:
+        return None if template is None else _safe_template(template)
+
+
 class Dataset(SpecModel):
     """Step 3: the organization's own test cases."""
 
@@ -358,19 +455,18 @@ class Dataset(SpecModel):
         default_factory=list, description="Worked examples placed before each item."
     )
     mode: PromptMode = Field("chat", description="chat (messages) or completion (raw prompt).")
-    max_output_tokens: int = Field(256, ge=1, description="Generation limit per item, tokens.")
+    max_output_tokens: int = Field(
+        256,
+        ge=1,
+        le=MAX_OUTPUT_TOKENS,
+        description="Generation limit per item, tokens (at most what each candidate can write).",
+    )
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
 
     @field_validator("template")
     @classmethod
     def _template_parses(cls, template: str) -> str:
-        import jinja2
-
-        try:
-            jinja2.Environment().parse(template)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ValueError(f"template line {exc.lineno}: {exc.message}") from None
-        return template
+        return _safe_template(template)
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -379,7 +475,7 @@ class Dataset(SpecModel):
 class ScorerSpec(BaseModel):
     """One scorer; keys besides `type` and `name` are the scorer's own options."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     type: str = Field(
         description="Scorer kind: exact, normalized_exact, contains, regex, choice, numeric, "
@@ -466,6 +562,10 @@ class Spec(SpecModel):
         default_factory=list, description="Models to consider (catalog ids, endpoints, GGUF)."
     )
     dataset: Dataset | None = Field(None, description="Step 3: the test cases to run.")
+    prompts: list[PromptVariant] = Field(
+        default_factory=list,
+        description="Prompt variants: every candidate runs on each; empty: the dataset's prompt.",
+    )
     scoring: Scoring = Field(default_factory=Scoring, description="How responses are scored.")
     weights: Weights = Field(default_factory=Weights, description="Decision weights.")
     report: Report = Field(default_factory=Report, description="Where reports go.")
@@ -477,6 +577,14 @@ class Spec(SpecModel):
         if dupes:
             raise ValueError(f"candidates listed twice: {', '.join(dupes)}")
         return candidates
+
+    @field_validator("prompts")
+    @classmethod
+    def _unique_prompts(cls, prompts: list[PromptVariant]) -> list[PromptVariant]:
+        dupes = _repeated(p.name for p in prompts)
+        if dupes:
+            raise ValueError(f"prompt variants named twice: {', '.join(dupes)}")
+        return prompts
 
     @field_validator("scoring")
     @classmethod
