@@ -31,14 +31,24 @@ def _an_api_model() -> str:
 
 
 def test_table_over_all_quantizations_marks_the_best() -> None:
-    # Llama 3.1 8B: 16 GB in bf16 is too much for a T4 (15,360 MiB); q8_0 (8.5 GB) fits.
-    result = _run("meta/llama-3.1-8b-instruct", "--hardware", "1xT4")
+    # Llama 3.1 8B at 32k tokens on an L4 (23,034 MiB, 90% usable): bf16 needs 16 GB of weights
+    # + 4.3 GB of KV + ~1.8 GB of runtime, too much; vLLM's next format, fp8, fits.
+    result = _run("meta/llama-3.1-8b-instruct", "--hardware", "1xL4", "--context", "32768")
     assert result.exit_code == 0, result.output
-    assert "q8_0 *" in result.output
-    assert "best quantization that fits: q8_0" in result.output
-    for quant in ("bf16", "q8_0", "q4_k_m", "awq"):
+    assert "fp8 *" in result.output
+    assert "best quantization that fits: fp8" in result.output
+    for quant in ("bf16", "fp8", "awq"):
         assert quant in result.output
+    assert "q8_0" not in result.output  # a llama.cpp format: not what vLLM serves on a GPU
     assert "estimate" in result.output
+
+
+def test_on_a_cpu_the_table_ranks_llama_cpp_formats() -> None:
+    # On 16 GB of RAM the 16 GB of bf16 weights do not fit; llama.cpp's q8_0 (8.5 GB) does.
+    result = _run("meta/llama-3.1-8b-instruct", "--hardware", "cpu:16GB")
+    assert result.exit_code == 0, result.output
+    assert "best quantization that fits: q8_0" in result.output
+    assert "fp8" not in result.output.split("best quantization")[0]
 
 
 def test_one_quantization_as_json() -> None:

@@ -115,7 +115,8 @@ def test_tensor_parallel_is_per_card_never_the_sum(llama70b: Architecture) -> No
     two = fit_model(llama70b, "2xH100-80GB-SXM")
     weights = weight_bytes(llama70b, get_quantization("bf16"))
     assert two.per_card.weights_bytes == weights // 2
-    assert two.per_card.kv_cache_bytes == kv_cache_bytes(llama70b, context_tokens=4096) // 2
+    kv = kv_cache_bytes(llama70b, context_tokens=4096)
+    assert kv is not None and two.per_card.kv_cache_bytes == kv // 2
     # overhead is paid on every card
     assert two.per_card.overhead_bytes == runtime_overhead_bytes(llama70b, weights // 2, "gpu")
     # the budget is ONE card's memory, whatever the count
@@ -126,7 +127,8 @@ def test_tensor_parallel_is_per_card_never_the_sum(llama70b: Architecture) -> No
 
 def test_kv_heads_are_not_split_below_one_per_card(llama70b: Architecture) -> None:
     sixteen = fit_model(llama70b, "16xL4")
-    assert sixteen.per_card.kv_cache_bytes == kv_cache_bytes(llama70b, context_tokens=4096) // 8
+    kv = kv_cache_bytes(llama70b, context_tokens=4096)
+    assert kv is not None and sixteen.per_card.kv_cache_bytes == kv // 8
 
 
 def test_fits_on_sum_but_not_per_card() -> None:
@@ -147,12 +149,19 @@ def test_fits_on_sum_but_not_per_card() -> None:
 
 
 def test_best_quantization_is_highest_precision_that_fits(llama70b: Architecture) -> None:
+    # On a GPU, vLLM's formats: fp8 needs ~77 GB of the 77 usable, AWQ 4-bit ~43 GB.
     report = fit_model(llama70b, "1xH100-80GB")
     assert not report.fits
-    assert report.best_quantization == "q6_k"  # q8_0 needs ~79 GB, q6_k ~63 GB of 77 usable
+    assert report.best_quantization == "awq"
     fits = {option.quantization: option.fits for option in report.options}
+    assert fits["bf16"] is False and fits["fp8"] is False and fits["awq"] is True
+    assert "awq would need" in report.reason
+    # On a CPU, llama.cpp's: q8_0 needs ~79 GB of 80, q6_k ~63 GB.
+    cpu = fit_model(llama70b, "cpu:80GB")
+    assert cpu.best_quantization == "q6_k"
+    fits = {option.quantization: option.fits for option in cpu.options}
     assert fits["bf16"] is False and fits["q8_0"] is False and fits["q4_k_m"] is True
-    assert "q6_k would need" in report.reason
+    assert "q6_k would need" in cpu.reason
 
 
 def test_70b_bf16_on_one_l4_fits_in_nothing_and_suggests_two_big_cards(

@@ -34,6 +34,24 @@ def _describe(report: FitReport) -> str:
     return f"{report.quantization} on {report.hardware}: {report.reason}"
 
 
+def _placed(report: FitReport, rented: bool) -> dict[str, object]:
+    details: dict[str, object] = {
+        "hardware": report.hardware,
+        "quantization": report.quantization,
+        "rented": rented,
+        "runtime": report.runtime,
+    }
+    tight = next((note for note in report.notes if note.startswith("tight:")), None)
+    if tight:
+        details["headroom_warning"] = tight
+    return details
+
+
+def _tight(report: FitReport) -> str:
+    tight = next((note for note in report.notes if note.startswith("tight:")), None)
+    return f"; {tight}" if tight else ""
+
+
 def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     """See the module docstring."""
     if c.deployment != "self-hosted" or c.candidate.endpoint is not None:
@@ -49,7 +67,9 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     infra = spec.constraints.infrastructure
     context, concurrency = serving_shape(spec)
     shape = f"{context:,}-token context x {concurrency} concurrent requests"
-    quant = c.candidate.quantization
+    # A model whose weights ship in one quantization (a bundled GGUF) is served in that one.
+    shipped = c.entry.local.quantization if c.entry and c.entry.local else None
+    quant = c.candidate.quantization or shipped
 
     def fit(hardware: str) -> FitReport:
         priced = priced_hardware(hardware, infra)
@@ -73,12 +93,8 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
             return RuleResult(
                 "hardware",
                 True,
-                f"fits the hardware on hand: {_describe(report)} ({shape})",
-                details={
-                    "hardware": report.hardware,
-                    "quantization": report.quantization,
-                    "rented": False,
-                },
+                f"fits the hardware on hand: {_describe(report)} ({shape}){_tight(report)}",
+                details=_placed(report, rented=False),
             )
     owned_text = "; ".join(_describe(r) for r in owned) or "no hardware listed on hand"
     if infra.may_rent_cloud_gpus:
@@ -96,12 +112,8 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
                     "hardware",
                     True,
                     f"does not fit the hardware on hand ({owned_text}); fits rented "
-                    f"{report.hardware}{cost}: {report.reason} ({shape})",
-                    details={
-                        "hardware": report.hardware,
-                        "quantization": report.quantization,
-                        "rented": True,
-                    },
+                    f"{report.hardware}{cost}: {report.reason} ({shape}){_tight(report)}",
+                    details=_placed(report, rented=True),
                 )
         return RuleResult(
             "hardware",

@@ -1,9 +1,16 @@
-"""Does a model fit on some hardware, in which quantization, and how fast might it decode?"""
+"""Does a model fit on some hardware, in which quantization, and how fast might it decode?
+
+A fit is sized for the runtime that would serve it: vLLM on GPUs, llama.cpp on CPUs and Apple
+silicon (and for a GGUF format anywhere). The runtime decides which quantizations are offered
+and in which order (`RUNTIME_QUANTIZATIONS`), and how the KV cache of sliding-window layers is
+allocated: vLLM keeps only the window, llama-cpp-python keeps every token (its default
+``swa_full``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from llmpick.catalog._schema import Architecture
 from llmpick.hardware._devices import DeviceKind, cpu_host_for, known_devices
@@ -17,11 +24,34 @@ from llmpick.hardware._memory import (
     weight_bytes,
 )
 from llmpick.hardware._quantization import (
-    GPU_ONLY_FORMATS,
-    PRECISION_ORDER,
     get_quantization,
     kv_cache_bytes_per_value,
 )
+
+Runtime = Literal["vllm", "llama.cpp"]
+
+#: The formats each runtime serves, most precise first: the order `best_quantization` searches.
+#: vLLM: bf16, FP8, then 4-bit AWQ/GPTQ and MXFP4 (it has no production GGUF path). llama.cpp:
+#: its own GGUF types (q4_k_m before q4_1: fewer bits, but llama.cpp measures it as more
+#: accurate) and MXFP4, which it runs for gpt-oss.
+RUNTIME_QUANTIZATIONS: dict[Runtime, tuple[str, ...]] = {
+    "vllm": ("bf16", "fp8", "awq", "gptq", "mxfp4"),
+    "llama.cpp": ("bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_1", "q4_0", "mxfp4"),
+}
+
+#: Less memory than this share of what a card may use left over is a tight fit: it passes, with
+#: a warning (assumed: activation peaks, fragmentation and a longer prompt than planned eat
+#: into the rest; vLLM's own default keeps 10% of the card back for the same reason).
+HEADROOM_FRACTION = 0.10
+
+
+def runtime_for(device_kind: DeviceKind, quantization: str | None) -> Runtime:
+    """The runtime that would serve ``quantization`` on a ``device_kind``: llama.cpp for a GGUF
+    format or off a GPU, else vLLM."""
+    if quantization is not None and get_quantization(quantization).family == "gguf":
+        return "llama.cpp"
+    return "vllm" if device_kind == "gpu" else "llama.cpp"
+
 
 #: Share of peak memory bandwidth a decode step achieves (assumed: well-tuned GPU kernels reach
 #: 60-80% of peak; llama.cpp on CPU and Metal somewhat less).
@@ -95,6 +125,19 @@ class FitReport:
     prefill_tokens_per_s_estimate: float | None = None
     """Prompt tokens the whole replica processes per second (all cards); None when the device
     table has no FLOPS figure. Each request spends its prompt's share of this before decoding."""
+    runtime: Runtime = "vllm"
+    """The runtime the fit is sized for (its formats, its KV-cache allocation)."""
+
+    @property
+    def headroom_fraction(self) -> float:
+        """Share of the memory a card may use that the model leaves free (negative: short)."""
+        card = self.per_card
+        return 1 - card.total_bytes / card.available_bytes if card.available_bytes else -1.0
+
+    @property
+    def tight(self) -> bool:
+        """Fits, but with less than `HEADROOM_FRACTION` to spare."""
+        return self.fits and self.headroom_fraction < HEADROOM_FRACTION
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (sizes in GB of 1e9 bytes)."""
@@ -129,6 +172,8 @@ class FitReport:
             "suggested_hardware": self.suggested_hardware,
             "reason": self.reason,
             "notes": list(self.notes),
+            "runtime": self.runtime,
+            "headroom_fraction": round(self.headroom_fraction, 4),
         }
 
 
@@ -146,7 +191,7 @@ def fit_model(
     kv_cache_dtype: str = "fp16",
     gpu_memory_utilization: float = 0.9,
     model_name: str | None = None,
-    swa_full: bool = False,
+    swa_full: bool | None = None,
     usd_per_hour: float | None = None,
 ) -> FitReport:
     """Check whether a model fits on ``hardware`` and estimate its decode speed.
@@ -157,8 +202,10 @@ def fit_model(
     the sum of cards. ``quantization`` None evaluates the model's native dtype (bf16 if
     unknown); either way ``best_quantization`` is the highest precision that fits.
     ``usd_per_hour`` overrides the table's price of one device. ``swa_full`` counts every token
-    in sliding-window layers too (llama-cpp-python's default cache). Raises ValueError for an
-    unknown quantization, KV dtype or hardware string, or a non-positive context.
+    in sliding-window layers too; None: as the runtime allocates it (llama.cpp yes, vLLM no).
+    Quantizations are ranked as the runtime serves them (`RUNTIME_QUANTIZATIONS`). Raises
+    ValueError for an unknown quantization, KV dtype or hardware string, or a non-positive
+    context.
     """
     if context_tokens < 1 or concurrency < 1:
         raise ValueError("context_tokens and concurrency must be at least 1")
@@ -174,8 +221,13 @@ def fit_model(
         if quantization is not None
         else _NATIVE_TO_QUANT.get(arch.native_dtype or "bf16", "bf16")
     )
+    runtime = runtime_for(spec.device.kind, quantization)
     settings = _Settings(
-        context_tokens, concurrency, kv_cache_dtype, gpu_memory_utilization, swa_full
+        context_tokens,
+        concurrency,
+        kv_cache_dtype,
+        gpu_memory_utilization,
+        runtime == "llama.cpp" if swa_full is None else swa_full,
     )
     notes: list[str] = []
     if kv_cache_bytes(arch, context_tokens=1) is None:
@@ -184,9 +236,7 @@ def fit_model(
             "kv_heads/head_dim, or kv_latent_dim for latent attention)"
         )
     evaluated = _evaluate(arch, spec, quant_name, settings)
-    candidates = [
-        q for q in PRECISION_ORDER if spec.device.kind == "gpu" or q not in GPU_ONLY_FORMATS
-    ]
+    candidates = list(RUNTIME_QUANTIZATIONS[runtime])
     if quant_name not in candidates:
         candidates.insert(0, quant_name)
     options = tuple(
@@ -195,8 +245,16 @@ def fit_model(
     best = next((option.quantization for option in options if option.fits), None)
     suggestion = None if evaluated.fits else _suggest_hardware(arch, spec, quant_name, settings)
     per_sequence = evaluated.decode_tokens_per_s_estimate
-    if spec.device.kind != "gpu" and quant_name in GPU_ONLY_FORMATS:
+    if quant_name not in RUNTIME_QUANTIZATIONS[runtime]:
         notes.append(f"{quant_name} needs GPU kernels; llama.cpp on {spec.label} cannot run it")
+    card = evaluated.per_card
+    spare = card.available_bytes - card.total_bytes
+    if evaluated.fits and spare < HEADROOM_FRACTION * card.available_bytes:
+        notes.append(
+            f"tight: only {_gb(spare)} ({spare / card.available_bytes:.1%}) to spare per card, "
+            f"under the {HEADROOM_FRACTION:.0%} headroom kept for activation peaks and longer "
+            "prompts; a larger card, more cards or a smaller quantization leaves room"
+        )
     return FitReport(
         model=name,
         hardware=spec.label,
@@ -219,6 +277,7 @@ def fit_model(
         reason=_reason(name, spec, evaluated, options, best, suggestion),
         notes=tuple(notes),
         prefill_tokens_per_s_estimate=prefill_tokens_per_s(arch, spec),
+        runtime=runtime,
     )
 
 
