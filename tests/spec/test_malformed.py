@@ -195,7 +195,7 @@ CASES = [
         17,
         16,
         "constraints.infrastructure.hardware[0]",
-        "should match pattern",
+        "unknown device",
     ),
     Case(
         "bad-compliance",

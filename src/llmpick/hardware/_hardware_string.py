@@ -15,6 +15,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from llmpick._errors import LlmpickError
 from llmpick.hardware._devices import (
     DeviceInfo,
     DeviceKind,
@@ -31,12 +32,16 @@ ACCEPTED_FORMS = (
     "cpu:SIZE (e.g. cpu:32GB), apple:CHIP-SIZE (e.g. apple:M3-Max-128GB)"
 )
 
-_GPU_RE = re.compile(r"^(?:(?P<count>\d+)\s*[xX×]\s*)?(?P<name>.+)$")
-_SIZE_RE = re.compile(r"^(?P<gb>\d+(?:\.\d+)?)\s*GB$", re.IGNORECASE)
+_GPU_RE = re.compile(r"^(?:(?P<count>\d{1,6})\s*[xX×]\s*)?(?P<name>.+)$")
+_SIZE_RE = re.compile(r"^(?P<gb>\d{1,9}(?:\.\d{1,9})?)\s*GB$", re.IGNORECASE)
+_MAX_TEXT = 200  # longer than any device name with its count; refused before any matching
 
 
-class HardwareParseError(ValueError):
-    """A hardware string llmpick cannot read; the message lists the accepted forms."""
+class HardwareParseError(LlmpickError, ValueError):
+    """A hardware string llmpick cannot read; the message lists the accepted forms.
+
+    Also a ValueError, so pydantic validators that call the parser report it as a field error.
+    """
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ def parse_hardware(text: str, *, usd_per_hour: float | None = None) -> HardwareS
     raw = text.strip()
     if not raw:
         raise HardwareParseError(f"empty hardware string; use one of: {ACCEPTED_FORMS}")
+    if len(raw) > _MAX_TEXT:
+        raise HardwareParseError(
+            f"hardware string of {len(raw)} characters is not one; use one of: {ACCEPTED_FORMS}"
+        )
     prefix, _, rest = raw.partition(":")
     if rest and prefix.strip().lower() == "cpu":
         spec = _parse_cpu(raw, rest)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from llmpick._errors import LlmpickError
+
 QuantFamily = Literal["float", "gguf", "gptq-awq", "mxfp4"]
 
 #: The K-quant super-block: rows of other lengths cannot use K-quant types.
@@ -170,7 +172,7 @@ KV_CACHE_BYTES: dict[str, float] = {
 _KV_ALIASES = {"f16": "fp16", "f32": "fp32", "auto": "fp16", "fp8_e4m3": "fp8", "int8": "q8_0"}
 
 
-class UnknownQuantizationError(ValueError):
+class UnknownQuantizationError(LlmpickError, ValueError):
     """A quantization or KV-cache type llmpick does not know; the message lists the known ones."""
 
 

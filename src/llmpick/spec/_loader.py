@@ -9,6 +9,7 @@ a hint (a close field name, the unit a number is in, the values a choice accepts
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import types
 import typing
@@ -25,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from llmpick._errors import LlmpickError
-from llmpick._yaml import Yaml12Loader
+from llmpick._yaml import Yaml12Loader, shape_problem
 from llmpick.spec._models import FieldError, Spec
 
 MAX_SPEC_BYTES = 2 * 1024 * 1024
@@ -44,12 +45,15 @@ class Problem:
     path: str
     message: str
     hint: str | None = None
-    severity: Literal["error", "warning"] = "error"
+    severity: Literal["error", "warning", "note"] = "error"
 
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
-        if self.severity == "warning":
-            text = f"{self.file}:{self.line}:{self.column}: {self.path}: warning: {self.message}"
+        if self.severity != "error":
+            text = (
+                f"{self.file}:{self.line}:{self.column}: {self.path}: "
+                f"{self.severity}: {self.message}"
+            )
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
@@ -84,6 +88,7 @@ def load_spec(path: str | Path) -> LoadedSpec:
     name = str(path)
     spec, positions = _validate_text(_read_text(path, name), name)
     problems = list(_reference_problems(spec, name, positions))
+    problems += _gguf_problems(spec, path, positions)
     if problems:
         raise SpecError(problems)
     warnings = list(_reference_warnings(spec, path, positions))
@@ -98,20 +103,65 @@ def parse_spec_text(text: str, name: str = "<string>") -> Spec:
 def _validate_text(text: str, name: str) -> tuple[Spec, _Positions]:
     """A valid spec goes through libyaml and pydantic once; only a spec with problems is
     parsed again by ruamel's slower round-trip parser, for the line and column of each."""
+    _refuse_hostile_shape(text, name)
     fast = _fast_parse(text)
-    if fast is not None:
+    if fast is not None and not any(True for _ in _non_finite_numbers(fast)):
         try:
             return Spec.model_validate(fast), _LazyPositions(text, name)
         except ValidationError:
             pass
     raw, positions = _parse_yaml(text, name)
+    problems = sorted(
+        (_non_finite_problem(name, loc, v, positions) for loc, v in _non_finite_numbers(raw)),
+        key=lambda problem: (problem.line, problem.column),
+    )
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(
-            [_problem_from_error(name, err, positions) for err in exc.errors()]
-        ) from None
+        reported = {p.path for p in problems}
+        problems += [
+            problem
+            for problem in (_problem_from_error(name, err, positions) for err in exc.errors())
+            if problem.path not in reported
+        ]
+    if problems:
+        raise SpecError(problems)
     return spec, positions
+
+
+def _refuse_hostile_shape(text: str, name: str) -> None:
+    """Alias bombs, deep nesting and huge numbers are refused before any parser builds them."""
+    problem = shape_problem(text.removeprefix("\ufeff"))
+    if problem is not None:
+        raise SpecError(
+            [Problem(name, problem.line, problem.column, "(yaml)", problem.message, problem.hint)]
+        )
+
+
+def _non_finite_numbers(data: Any) -> Iterator[tuple[Loc, float]]:
+    """Every infinite or NaN number in the document with its location (`1e400`, `.inf`, `.nan`):
+    no field means "infinity" by one, and NaN compares false with every limit."""
+    pending: list[tuple[Loc, Any]] = [((), data)]
+    while pending:  # no recursion: the shape check bounds the depth, but keep it flat anyway
+        loc, value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            yield loc, value
+        elif isinstance(value, dict):
+            pending.extend(((*loc, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend(((*loc, i), v) for i, v in enumerate(value))
+
+
+def _non_finite_problem(name: str, loc: Loc, value: float, positions: _Positions) -> Problem:
+    line, col, _ = positions.find(loc, want_key=False)
+    return Problem(
+        name,
+        line,
+        col,
+        _dotted(loc),
+        f"{value} is not a finite number",
+        "write an ordinary number (or null where the field allows no limit)",
+    )
 
 
 class _NoDuplicateKeysLoader(Yaml12Loader):
@@ -211,6 +261,19 @@ def _read_text(path: Path, name: str) -> str:
             ]
         )
     data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError(
+            [
+                Problem(
+                    name,
+                    1,
+                    1,
+                    "(file)",
+                    "the file is UTF-16 text (it starts with a UTF-16 byte-order mark)",
+                    "save the file as UTF-8",
+                )
+            ]
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -234,6 +297,7 @@ def _read_text(path: Path, name: str) -> str:
 def _parse_yaml(text: str, name: str) -> tuple[dict[str, Any], _Positions]:
     if text.startswith("\ufeff"):
         text = text[1:]
+    _refuse_hostile_shape(text, name)
     yaml = YAML(typ="rt")
     try:
         doc = yaml.load(text)
@@ -434,6 +498,16 @@ def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterato
     from llmpick.catalog import load_catalog
     from llmpick.evaluation._scorers import scorer_class, scorer_kinds
 
+    if not spec.candidates:
+        line, col, _ = positions.find(("candidates",), want_key=True)
+        yield Problem(
+            name,
+            line,
+            col,
+            "candidates",
+            "no candidates: there is nothing to choose between",
+            "list catalog ids (`llmpick catalog search TEXT` finds them), endpoints or GGUF files",
+        )
     catalog = load_catalog()
     for i, candidate in enumerate(spec.candidates):
         for key in ("model", "catalog_id"):
@@ -450,6 +524,7 @@ def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterato
                 yield Problem(
                     name, line, col, _dotted(("candidates", i, key)), f"unknown model {ref!r}", hint
                 )
+    yield from _output_limit_problems(spec, catalog, name, positions)
     kinds = scorer_kinds()
     for i, scorer in enumerate(spec.scoring.scorers):
         base: Loc = ("scoring", "scorers", i)
@@ -484,6 +559,37 @@ def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterato
                 yield Problem(name, line, col, _dotted(loc), problem.message, option_hint)
 
 
+def _output_limit_problems(
+    spec: Spec, catalog: Any, name: str, positions: _Positions
+) -> Iterator[Problem]:
+    """`dataset.max_output_tokens` beyond what a candidate can write (its catalog limit, or its
+    whole context window): the vendor would refuse every request, after the run began."""
+    if spec.dataset is None:
+        return
+    asked = spec.dataset.max_output_tokens
+    limits: list[tuple[int, str, str]] = []
+    for candidate in spec.candidates:
+        entry = catalog.find(candidate.model or candidate.catalog_id or "")
+        if entry is None or entry.limits is None:
+            continue
+        if entry.limits.max_output_tokens is not None:
+            limits.append((entry.limits.max_output_tokens, candidate.label, "writes at most"))
+        elif entry.limits.context_window_tokens is not None:
+            limits.append((entry.limits.context_window_tokens, candidate.label, "has a context of"))
+    over = sorted(limit for limit in limits if asked > limit[0])
+    if over:
+        limit, label, what = over[0]
+        line, col, _ = positions.find(("dataset", "max_output_tokens"), want_key=False)
+        yield Problem(
+            name,
+            line,
+            col,
+            "dataset.max_output_tokens",
+            f"{asked:,} tokens is more than {label} {what} {limit:,} tokens (catalog)",
+            f"lower it to {limit} or less",
+        )
+
+
 def _has_key(positions: _Positions, index: int) -> bool:
     """Whether candidate `index` is written as a mapping (not the bare-id shorthand)."""
     root = positions.root
@@ -495,9 +601,57 @@ def _has_key(positions: _Positions, index: int) -> bool:
     )
 
 
+_GGUF_MAGIC = b"GGUF"
+
+
+def _gguf_problems(spec: Spec, path: Path, positions: _Positions) -> list[Problem]:
+    """A `gguf.path` that exists but is not a GGUF file (renamed, truncated, an HTML page
+    saved from a download link): llama.cpp would fail on it deep inside `eval`."""
+    problems = []
+    for i, candidate in enumerate(spec.candidates):
+        if candidate.gguf is None or candidate.gguf.path is None:
+            continue
+        given = candidate.gguf.path
+        resolved = given if given.is_absolute() else path.parent / given
+        try:
+            with resolved.open("rb") as handle:
+                head = handle.read(len(_GGUF_MAGIC))
+        except OSError:
+            continue  # missing or unreadable: reported where it is loaded, with the reason
+        if head != _GGUF_MAGIC:
+            loc: Loc = ("candidates", i, "gguf", "path")
+            line, col, _ = positions.find(loc, want_key=False)
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    col,
+                    _dotted(loc),
+                    f"{given} is not a GGUF model file (it does not start with 'GGUF')",
+                    "point at the .gguf file itself; re-download it if it was cut short",
+                )
+            )
+    return problems
+
+
 def _reference_warnings(spec: Spec, path: Path, positions: _Positions) -> Iterator[Problem]:
-    """Things that are valid YAML but point at something missing; reported, not fatal here."""
+    """Things that are valid YAML but point at something missing; reported, not fatal here.
+    Also the one place a spec runs code: a `python` scorer, pointed out as a note."""
     name = str(path)
+    for i, scorer in enumerate(spec.scoring.scorers):
+        if scorer.type == "python":
+            loc: Loc = ("scoring", "scorers", i, "function")
+            line, col, _ = positions.find(loc, want_key=False)
+            target = scorer.options.get("function", "?")
+            yield Problem(
+                name,
+                line,
+                col,
+                _dotted(loc),
+                f"runs Python code at `eval`: {target} (a module beside the spec, or installed)",
+                "review that code as you would any code you run; templates cannot run code",
+                severity="note",
+            )
     if spec.dataset is not None:
         data_path = spec.dataset.path
         resolved = data_path if data_path.is_absolute() else path.parent / data_path
