@@ -104,7 +104,7 @@ async def test_malformed_event_is_a_stream_error(upstream: str) -> None:
 
 async def test_stall_hits_the_read_timeout(upstream: str) -> None:
     with _proxy(upstream, script=["stall"], stall_s=5) as proxy:
-        async with _provider(proxy.url, max_retries=0, read_timeout_s=0.3) as p:
+        async with _provider(proxy.url, max_retries=0, idle_timeout_s=0.3) as p:
             with pytest.raises(ProviderTimeoutError) as info:
                 await p.generate(HI)
     assert info.value.partial_text.startswith("alpha")

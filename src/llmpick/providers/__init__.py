@@ -6,10 +6,19 @@ and llama.cpp in-process for the models that ship on PyPI.
     async with resolve_provider("local/smollm2-135m-instruct") as provider:
         response = await provider.generate([Message("user", "Capital of France?")])
         print(response.text, response.ttft_s, response.output_tokens_per_s)
+
+The wire protocols (request building and answer parsing, both ways round, with no connection)
+are public in `llmpick.providers.wire`, for a gateway that translates between them. The HTTP
+connection that runs them is `HttpProvider` (imported on first use: it loads aiohttp); a new
+vendor is a wire module, an `HttpProvider` subclass naming it, and `register_provider`.
 """
 
 from __future__ import annotations
 
+import typing as _typing
+
+from llmpick._redact import redact_url
+from llmpick.providers import wire
 from llmpick.providers._base import (
     Provider,
     ProviderConfig,
@@ -33,6 +42,7 @@ from llmpick.providers._errors import (
     RateLimitError,
     ServerError,
     StreamError,
+    UnexpectedResponseError,
 )
 from llmpick.providers._local_models import BUNDLED_MODELS, BundledModel, resolve_gguf
 from llmpick.providers._resolve import (
@@ -54,6 +64,9 @@ from llmpick.providers._types import (
     UsageSource,
 )
 
+if _typing.TYPE_CHECKING:
+    from llmpick.providers._http import HttpProvider, HttpProviderConfig
+
 __all__ = [
     "BUNDLED_MODELS",
     "VENDOR_ENDPOINTS",
@@ -64,6 +77,8 @@ __all__ = [
     "ContextOverflowError",
     "FinishReason",
     "GenerateParams",
+    "HttpProvider",
+    "HttpProviderConfig",
     "Message",
     "ModelNotFoundError",
     "PriceSheet",
@@ -81,6 +96,7 @@ __all__ = [
     "StreamError",
     "TextCallback",
     "Timings",
+    "UnexpectedResponseError",
     "Usage",
     "UsageSource",
     "VendorEndpoint",
@@ -90,7 +106,20 @@ __all__ = [
     "provider_class",
     "provider_config_for",
     "provider_kinds",
+    "redact_url",
     "register_provider",
     "resolve_gguf",
     "resolve_provider",
+    "wire",
 ]
+
+_LAZY = {"HttpProvider", "HttpProviderConfig"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    # The HTTP connection loads aiohttp; most importers of this package never need it.
+    if name in _LAZY:
+        from llmpick.providers import _http
+
+        return getattr(_http, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -61,6 +61,10 @@ class Provider(ABC):
 
     kind: ClassVar[str]
     config_class: ClassVar[type[ProviderConfig]] = ProviderConfig
+    # Whether calls run on this machine's own CPU/GPU (a model loaded in-process): runners run
+    # such candidates one call at a time, apart from the network ones. The safe default for a
+    # provider that does not say; network providers set False.
+    in_process: ClassVar[bool] = True
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
@@ -82,7 +86,9 @@ class Provider(ABC):
         """Run one call, streaming text to `on_text`; retry what is worth retrying.
 
         Raises a `ProviderError` subclass when the call fails for good; a stream that breaks
-        after text reached `on_text` is never retried (the caller already showed it).
+        after text reached `on_text` is never retried (the caller already showed it). The
+        response's (or error's) `attempts` counts the attempts made, so a caller can count
+        requests sent rather than calls.
         """
         params = params or GenerateParams()
         attempt = 0
@@ -94,12 +100,15 @@ class Provider(ABC):
                     response = await self._generate_once(prompt, params, emit)
             except ProviderError as error:
                 self._on_outcome(error)
+                # A setup error is raised before anything is sent.
+                error.attempts = attempt + (0 if isinstance(error, ProviderSetupError) else 1)
                 if not self._should_retry(error, attempt, bool(shown)):
                     raise
                 await asyncio.sleep(self._retry_delay(attempt, error))
                 attempt += 1
                 continue
             self._on_outcome(None)
+            response.attempts = attempt + 1
             return response
 
     @abstractmethod

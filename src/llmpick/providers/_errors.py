@@ -12,12 +12,17 @@ LlmpickError
     ├── RateLimitError            429 (retried; raised once retries are spent)   [retryable]
     ├── ServerError               5xx / overloaded (retried)                     [retryable]
     ├── ProviderConnectionError   could not connect / connection reset           [retryable]
-    ├── ProviderTimeoutError      connect, read (stall) or total timeout         [retryable]
+    ├── ProviderTimeoutError      connect, first-token, idle or total timeout    [retryable]
+    ├── UnexpectedResponseError   not the protocol's answer (an HTML page, JSON for a stream)
     └── StreamError               a stream cut off mid-way or malformed; keeps partial_text
 ```
+Every error carries `attempts`: how many attempts (HTTP requests, for HTTP providers) the call
+made before it failed for good; 0 when it failed before sending anything.
 """
 
 from __future__ import annotations
+
+from typing import Self
 
 from llmpick._errors import LlmpickError
 
@@ -34,6 +39,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StreamError",
+    "UnexpectedResponseError",
 ]
 
 
@@ -54,15 +60,27 @@ class ProviderError(LlmpickError):
     ) -> None:
         where = f"{provider}:{model}" if provider or model else ""
         super().__init__(f"{where}: {message}" if where else message)
+        self.detail = message
         self.provider = provider
         self.model = model
         self.status = status
         self.partial_text = partial_text
         self.retry_after_s = retry_after_s
+        self.attempts = 1
+
+    def locate(self, provider: str, model: str) -> Self:
+        """Name the provider and model in the message (the wire functions raise without them)."""
+        self.provider, self.model = provider, model
+        self.args = (f"{provider}:{model}: {self.detail}",)
+        return self
 
 
 class ProviderSetupError(ProviderError):
     """The provider cannot be used as configured (no key, package not installed, bad file)."""
+
+    def __init__(self, message: str, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.attempts = 0  # raised before anything was sent
 
 
 class AuthenticationError(ProviderError):
@@ -112,9 +130,15 @@ class ProviderConnectionError(ProviderError):
 
 
 class ProviderTimeoutError(ProviderError):
-    """A connect, read (no byte for too long) or total timeout expired."""
+    """A connect, first-token, idle (silence between chunks) or total timeout expired."""
 
     retryable = True
+
+
+class UnexpectedResponseError(ProviderError):
+    """The server answered with something that is not the protocol's answer: an HTML page (a
+    wrong `base_url`, a proxy's login page), or plain JSON where an event stream was asked for.
+    Not retried: asking again gets the same page."""
 
 
 class StreamError(ProviderError):

@@ -127,6 +127,8 @@ class Response:
     model: str
     provider: str
     raw_finish_reason: str | None = None
+    # Attempts the call took (1 + retries): requests sent, for HTTP providers.
+    attempts: int = 1
 
     @property
     def ttft_s(self) -> float | None:
