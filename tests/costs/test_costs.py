@@ -8,8 +8,10 @@ import pytest
 
 from llmpick.catalog._schema import Pricing, PromptCaching
 from llmpick.costs import (
+    CandidateCost,
     Throughput,
     api_monthly_cost,
+    break_even_between,
     break_even_volume,
     self_hosted_monthly_cost,
 )
@@ -104,3 +106,28 @@ def test_break_even_worked_example() -> None:
 def test_break_even_none_when_api_always_cheaper() -> None:
     found = break_even_volume(lambda v: 1e12, lambda v: v)
     assert found.requests_per_day is None and "API is cheaper" in found.note
+
+
+def test_break_even_carries_the_provenance_of_its_inputs() -> None:
+    def api(v: float) -> float:
+        return 0.01 * v * 365 / 12
+
+    measured = CandidateCost(3000.0, "measured", "load test lt-1", None, at_volume=lambda v: 3000.0)
+    estimate = CandidateCost(
+        3000.0, "estimate", "hardware estimate", None, at_volume=lambda v: 3000.0
+    )
+    listed = CandidateCost(
+        300.0, "catalog", "https://example.test/pricing", "2026-11-28", at_volume=api
+    )
+    found = break_even_between(measured, listed)
+    assert found.requests_per_day == pytest.approx(3000 / (0.01 * 365 / 12), rel=1e-6)
+    assert found.provenance == "catalog"  # a load test against a list price: the less certain
+    assert any("load test lt-1" in s for s in found.sources)
+    assert any("example.test/pricing" in s for s in found.sources)
+    assert break_even_between(estimate, listed).provenance == "estimate"  # the weaker input
+    unpriced = CandidateCost(
+        3000.0, "measured", "load test", None, at_volume=lambda v: 3000.0, hardware_unpriced=True
+    )
+    assert break_even_between(unpriced, listed).provenance == "assumed"
+    # The bare function says where its numbers came from when told.
+    assert break_even_volume(lambda v: 3000.0, api).provenance == "unknown"

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from llmpick.costs._api import DAYS_PER_MONTH, ApiCost, api_monthly_cost
-from llmpick.costs._breakeven import BreakEven, break_even_volume, log_grid
+from llmpick.costs._breakeven import (
+    PROVENANCE_ORDER,
+    BreakEven,
+    break_even_between,
+    break_even_volume,
+    log_grid,
+    weakest_provenance,
+)
 from llmpick.costs._candidate import (
     ESTIMATE_TOLERANCE,
     CandidateCost,
@@ -28,6 +35,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "ESTIMATE_TOLERANCE",
     "HOURS_PER_MONTH",
+    "PROVENANCE_ORDER",
     "ApiCost",
     "BreakEven",
     "CandidateCost",
@@ -38,6 +46,7 @@ __all__ = [
     "SelfHostedCost",
     "Throughput",
     "api_monthly_cost",
+    "break_even_between",
     "break_even_volume",
     "cost_candidate",
     "hardware_price",
@@ -46,4 +55,5 @@ __all__ = [
     "replica_throughput",
     "self_hosted_monthly_cost",
     "serving_shape",
+    "weakest_provenance",
 ]
