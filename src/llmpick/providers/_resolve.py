@@ -125,6 +125,10 @@ def resolve_provider(
     return create_provider(provider_config_for(model_id, endpoint, entry=entry))
 
 
+# An endpoint's timeouts, named alike in the spec and in every HTTP provider's config.
+TIMEOUT_FIELDS = ("connect_timeout_s", "first_token_timeout_s", "idle_timeout_s", "total_timeout_s")
+
+
 def candidate_provider_config(candidate: Any, base_dir: Any = None) -> ProviderConfig:
     """The provider config for a spec candidate (catalog `model`, `endpoint` or `gguf`)."""
     extra: dict[str, Any] = {}
@@ -138,6 +142,9 @@ def candidate_provider_config(candidate: Any, base_dir: Any = None) -> ProviderC
             "model": endpoint.model,
             "api_key_env": endpoint.api_key_env,
         }
+        for name in TIMEOUT_FIELDS:
+            if getattr(endpoint, name, None) is not None:
+                config[name] = getattr(endpoint, name)
         if endpoint.protocol == "openai" and getattr(candidate, "prompt_mode", None):
             config["mode"] = candidate.prompt_mode
         return provider_class(endpoint.protocol).config_class.model_validate({**config, **extra})

@@ -12,9 +12,12 @@ provider class naming it. Nothing here opens a socket or reads the environment.
     request = anthropic.build_request("claude-x", [Message("user", "Hi")], GenerateParams())
     request.path, request.body, request.headers    # no key: anthropic.auth_headers(key) adds it
     state = anthropic.AnthropicStream()
-    for event, data in events:                      # from SseReader().read(lines)
-        text = state.feed(event, data)
+    async for event, data in SseReader().read(response_lines):    # any async byte lines
+        text = state.feed(event, data)                            # the new text, or ""
     openai.render_response(state.finish(), request_id="chatcmpl-1", model="claude-x")
+
+tests/providers/test_wire.py forwards an OpenAI request to the Anthropic and Gemini test servers
+this way and reads the answer back as an OpenAI stream.
 """
 
 from __future__ import annotations
