@@ -20,8 +20,10 @@ from .conftest import PLANTED_KEY
 
 async def _echo_key(request: web.Request) -> web.Response:
     # Like vendors that quote the key they received ("Incorrect API key provided: sk-...").
+    # Some also quote the URL they were called at, query string and all.
     sent = request.headers.get("Authorization", "")
-    body = {"error": {"message": f"Incorrect API key provided: {sent}", "type": "auth"}}
+    message = f"Incorrect API key provided: {sent} (at {request.url})"
+    body = {"error": {"message": message, "type": "auth"}}
     return web.json_response(body, status=401)
 
 
@@ -71,7 +73,9 @@ async def test_key_is_scrubbed_from_errors_reprs_and_logs(
         assert PLANTED_KEY not in text
 
 
-def test_cli_output_never_shows_the_key(strict_mock_url: str, tmp_path: Path) -> None:
+def test_cli_output_never_shows_the_key(
+    strict_mock_url: str, echo_url: str, tmp_path: Path
+) -> None:
     env = {**os.environ, "PLANTED_API_KEY": PLANTED_KEY, "LLMPICK_HOME": str(tmp_path)}
     runs = [
         [
@@ -86,6 +90,15 @@ def test_cli_output_never_shows_the_key(strict_mock_url: str, tmp_path: Path) ->
             "0",
         ],
         ["models", "--json"],
+        # A key in the base URL's query string: a server quoting the URL, and no server at all.
+        *(
+            ["ask", "openai/m", "hi", "--base-url", url, "--retries", "0"]
+            for url in (
+                f"{echo_url}?key={PLANTED_KEY}",
+                f"http://127.0.0.1:9/v1?key={PLANTED_KEY}",
+                f"http://u:{PLANTED_KEY}@127.0.0.1:9/v1",
+            )
+        ),
     ]
     seen = ""
     for args in runs:
@@ -99,6 +112,7 @@ def test_cli_output_never_shows_the_key(strict_mock_url: str, tmp_path: Path) ->
         seen += proc.stdout + proc.stderr
         assert "Traceback" not in proc.stderr
     assert "HTTP 401" in seen  # the failed calls did report the problem
+    assert "key=***" in seen and "cannot reach" in seen
     assert PLANTED_KEY not in seen
     for path in tmp_path.rglob("*"):
         if path.is_file():
