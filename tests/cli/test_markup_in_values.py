@@ -21,7 +21,7 @@ SERVER_ERROR = "model file [/] not loaded [q4_k_m] [red]"
 
 
 def _app() -> web.Application:
-    async def chat(request: web.Request) -> web.Response:
+    async def chat(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         if body.get("model") == "broken":
             return web.json_response({"error": {"message": SERVER_ERROR}}, status=400)

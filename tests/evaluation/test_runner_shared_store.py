@@ -6,6 +6,7 @@ server on loopback, counting the requests it receives by prompt.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -31,10 +32,13 @@ ITEMS = 60
 
 
 class CountingServer:
-    """The mock server, counting POSTed requests by their last user text."""
+    """The mock server, counting POSTed requests by their last user text. Once `hold_after`
+    requests have come in, later ones wait until `gate` is set (a test's pause button)."""
 
     def __init__(self, config: MockServerConfig) -> None:
         self.requests: Counter[str] = Counter()
+        self.hold_after: int | None = None
+        self.gate = threading.Event()
 
         @web.middleware
         async def count(
@@ -43,6 +47,9 @@ class CountingServer:
         ) -> web.StreamResponse:
             if request.method == "POST":
                 self.requests[last_user_text(await request.json())] += 1
+                if self.hold_after is not None and sum(self.requests.values()) > self.hold_after:
+                    while not self.gate.is_set():
+                        await asyncio.sleep(0.01)
             return await handler(request)
 
         self.app = create_mock_app(config)
@@ -65,13 +72,27 @@ def server() -> Iterator[CountingServer]:
 
 
 def _eval(spec: Path, db: Path, *args: str, code: str = "") -> subprocess.Popen[bytes]:
-    program = code + "from llmpick.cli import main; main()"
     return subprocess.Popen(
-        [sys.executable, "-c", program, "eval", str(spec), "--db", str(db), "--no-progress", *args],
+        _eval_command(spec, db, *args, code=code),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "200"},
     )
+
+
+def _eval_command(spec: Path, db: Path, *args: str, code: str = "") -> list[str]:
+    program = code + "from llmpick.cli import main; main()"
+    return [
+        sys.executable,
+        "-c",
+        program,
+        "eval",
+        str(spec),
+        "--db",
+        str(db),
+        "--no-progress",
+        *args,
+    ]
 
 
 def _stored(db: Path) -> int:
@@ -245,6 +266,19 @@ def test_a_lock_that_outlasts_the_wait_stops_the_run_resumably(
 # Two processes, one store ---------------------------------------------------------------
 
 
+def _wait_until(condition: Callable[[], bool], process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert process.poll() is None, process.communicate()[1].decode()
+        assert time.monotonic() < deadline, "the second process never got there"
+        time.sleep(0.01)
+
+
+def _claims(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {row[0] for row in conn.execute("SELECT DISTINCT holder FROM call_claims")}
+
+
 @pytest.mark.parametrize(
     "second_args, staggered",
     [((), False), (("--fresh",), True), ((), True)],
@@ -255,14 +289,36 @@ def test_two_concurrent_evals_send_each_request_at_most_once(
 ) -> None:
     spec = write_spec(tmp_path, server.candidate(), n=ITEMS)
     db = tmp_path / "db.sqlite"
+    stderr = tmp_path / "second.err"
+    if staggered:  # the first pauses mid-run until the second is surely running alongside
+        server.hold_after = 10
     first = _eval(spec, db)
     if staggered:
         _wait_for_results(db, 5, first)
-    second = _eval(spec, db, *second_args)
+    with stderr.open("wb") as sink:
+        second = subprocess.Popen(
+            _eval_command(spec, db, *second_args),
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    if staggered and second_args:  # the second started its own run and waits on claims
+        _wait_until(lambda: len(_runs(db)) == 2, second)
+    elif staggered:  # the second found the first's run in progress and waits for it
+        _wait_until(lambda: "is in progress in process" in stderr.read_text(), second)
+    server.gate.set()
     for process in (first, second):
         _out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err.decode()
+        assert process.returncode == 0, (err or b"").decode() + stderr.read_text()
     assert len(server.requests) == ITEMS
     assert max(server.requests.values()) == 1, server.requests.most_common(3)
     runs = _runs(db)
     assert runs and all(r[1:] == ("finished", None, ITEMS, ITEMS) for r in runs)
+    assert _claims(db) == set()  # every claim released
+    if staggered and second_args:  # a run of its own, answered by the first's calls
+        with sqlite3.connect(db) as conn:
+            shared = conn.execute(
+                "SELECT COUNT(*) FROM responses WHERE run_id = ? AND from_cache = 1",
+                (runs[-1][0],),
+            ).fetchone()[0]
+        assert len(runs) == 2 and shared > 0
