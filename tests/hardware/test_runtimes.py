@@ -10,7 +10,15 @@ import pytest
 
 from llmpick.catalog._schema import Architecture
 from llmpick.constraints import check_spec
-from llmpick.hardware import HEADROOM_FRACTION, fit_model, kv_cache_bytes, runtime_for
+from llmpick.hardware import (
+    COLLECTIVE_LATENCY_S,
+    HEADROOM_FRACTION,
+    fit_model,
+    interconnect_seconds_per_step,
+    kv_cache_bytes,
+    parse_hardware,
+    runtime_for,
+)
 from llmpick.spec import Spec
 
 from .conftest import llama_31_8b, llama_31_70b
@@ -110,3 +118,43 @@ def test_a_tight_placement_is_a_warning_in_the_hardware_rule() -> None:
     assert result.passed and verdict.placement["hardware"] == "2xH100-80GB-SXM"
     assert "to spare" in result.message and "headroom" in result.message
     assert result.details and "headroom_warning" in result.details
+
+
+def test_tensor_parallel_decode_pays_for_collectives_between_cards() -> None:
+    # Llama 3.1 70B in fp8 on 2 x H100 (NVLink): each decode step reads half the weights and
+    # then waits for 80 layers x 2 all-reduces x 20 us = 3.2 ms of collectives.
+    one = fit_model(llama_31_70b(), "2xH100-80GB", quantization="fp8", context_tokens=4096)
+    assert interconnect_seconds_per_step(llama_31_70b(), parse_hardware("2xH100-80GB")) == (
+        pytest.approx(80 * 2 * COLLECTIVE_LATENCY_S["nvlink"])
+    )
+    memory_s = 1 / one.decode_tokens_per_s_estimate - 80 * 2 * 20e-6  # type: ignore[operator]
+    assert 0 < memory_s < 0.02
+    # PCIe cards wait longer than NVLink ones; one card waits for nothing.
+    assert interconnect_seconds_per_step(llama_31_70b(), parse_hardware("4xL4")) == (
+        pytest.approx(80 * 2 * COLLECTIVE_LATENCY_S["pcie"])
+    )
+    assert interconnect_seconds_per_step(llama_31_70b(), parse_hardware("1xH200")) == 0
+
+
+def test_deepseek_v3_on_eight_h200_is_not_hundreds_of_tokens_per_sequence() -> None:
+    # 37B active parameters in fp8 over 8 cards read in ~1.4 ms, but 61 layers x 4 collectives
+    # (tensor-parallel all-reduces and the experts' dispatch and gather) x 20 us add 4.9 ms.
+    arch = Architecture(
+        params_total_b=671.0,
+        params_active_b=37.0,
+        layers=61,
+        hidden_size=7168,
+        attention_heads=128,
+        kv_heads=128,
+        head_dim=128,
+        vocab_size=129280,
+        native_dtype="fp8",
+        kv_latent_dim=576,
+        source="https://huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json",
+        as_of=dt.date(2026, 11, 28),
+    )
+    report = fit_model(arch, "8xH200", quantization="fp8", context_tokens=4096)
+    assert report.fits and report.decode_tokens_per_s_estimate is not None
+    assert report.decode_tokens_per_s_estimate < 200  # was ~645 with no collectives
+    wait = interconnect_seconds_per_step(arch, parse_hardware("8xH200"))
+    assert wait == pytest.approx(61 * 4 * 20e-6)

@@ -19,6 +19,7 @@ from llmpick.hardware._devices import (
     known_devices,
 )
 from llmpick.hardware._fit import (
+    COLLECTIVE_LATENCY_S,
     DECODE_BANDWIDTH_EFFICIENCY,
     DECODE_ESTIMATE_LABEL,
     HEADROOM_FRACTION,
@@ -30,6 +31,7 @@ from llmpick.hardware._fit import (
     Runtime,
     compute_flops,
     fit_model,
+    interconnect_seconds_per_step,
     runtime_for,
 )
 from llmpick.hardware._hardware_string import (
@@ -59,6 +61,7 @@ from llmpick.hardware._quantization import (
 
 __all__ = [
     "ACCEPTED_FORMS",
+    "COLLECTIVE_LATENCY_S",
     "DECODE_BANDWIDTH_EFFICIENCY",
     "DECODE_ESTIMATE_LABEL",
     "HEADROOM_FRACTION",
@@ -87,6 +90,7 @@ __all__ = [
     "fit_model",
     "get_quantization",
     "gguf_file_bytes",
+    "interconnect_seconds_per_step",
     "known_devices",
     "kv_cache_bytes",
     "kv_cache_bytes_per_value",

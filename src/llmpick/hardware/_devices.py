@@ -55,6 +55,9 @@ class DeviceInfo(BaseModel):
     driver_memory_mib: int | None = Field(
         None, gt=0, description="Total memory the driver reports (nvidia-smi), MiB."
     )
+    interconnect: Literal["nvlink", "pcie"] = Field(
+        "pcie", description="How cards of this kind exchange tensor-parallel partial results."
+    )
     usable_fraction: float = Field(
         1.0, gt=0, le=1, description="Share of memory a model may use (Apple: GPU working set)."
     )

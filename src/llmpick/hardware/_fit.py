@@ -39,6 +39,14 @@ RUNTIME_QUANTIZATIONS: dict[Runtime, tuple[str, ...]] = {
     "llama.cpp": ("bf16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_1", "q4_0", "mxfp4"),
 }
 
+#: Seconds one small collective (the all-reduce of a decode step's activations, a few KB) takes
+#: between cards (assumed: NCCL's small-message latency floor, which bandwidth does not move,
+#: is tens of microseconds on NVLink/NVSwitch and more over PCIe; see
+#: https://waynehacking8.github.io/blog/nccl-nvlink-bandwidth/ on the decode "TP wall").
+#: Under tensor parallelism every layer pays two per decode step (after attention and after the
+#: MLP), and a mixture of experts two more (dispatch to and gather from the experts' cards).
+COLLECTIVE_LATENCY_S: dict[str, float] = {"nvlink": 20e-6, "pcie": 60e-6}
+
 #: Less memory than this share of what a card may use left over is a tight fit: it passes, with
 #: a warning (assumed: activation peaks, fragmentation and a longer prompt than planned eat
 #: into the rest; vLLM's own default keeps 10% of the card back for the same reason).
@@ -69,7 +77,8 @@ PREFILL_ESTIMATE_LABEL = (
 DECODE_ESTIMATE_LABEL = (
     "estimate, not a measurement: the slower of memory-bandwidth bound (peak bandwidth x "
     "efficiency / bytes read per decode step: active weights + KV cache at full context) and "
-    "compute bound (2 FLOPs per active parameter per sequence in the batch); real servers are "
+    "compute bound (2 FLOPs per active parameter per sequence in the batch), plus the cards' "
+    "collectives under tensor parallelism (assumed latency per layer); real servers are "
     "usually slower; measure before committing to hardware"
 )
 
@@ -302,6 +311,17 @@ def compute_flops(spec: HardwareSpec, phase: str = "prompt") -> float | None:
     return spec.count * device.fp16_tflops * 1e12 * PREFILL_COMPUTE_EFFICIENCY[device.kind]
 
 
+def interconnect_seconds_per_step(arch: Architecture, spec: HardwareSpec) -> float:
+    """Time a decode step spends in collectives between cards (0 on one card): two all-reduces
+    per layer under tensor parallelism, two more per layer for a mixture of experts, each at
+    `COLLECTIVE_LATENCY_S` of the cards' interconnect (an assumption)."""
+    if spec.count < 2 or spec.device.kind != "gpu" or arch.layers is None:
+        return 0.0
+    moe = arch.params_active_b is not None and arch.params_active_b < arch.params_total_b
+    per_layer = 4 if moe else 2
+    return arch.layers * per_layer * COLLECTIVE_LATENCY_S[spec.device.interconnect]
+
+
 def prefill_tokens_per_s(arch: Architecture, spec: HardwareSpec) -> float | None:
     """Prompt tokens per second on ``spec`` (all cards), compute bound: a forward pass costs
     about 2 FLOPs per active parameter per token, whatever the weights' storage format (they
@@ -361,7 +381,7 @@ def _evaluate(
     flops = compute_flops(spec, "decode")
     active = min(arch.params_active_b or arch.params_total_b, arch.params_total_b) * 1e9
     compute_s = settings.concurrency * 2 * active / flops if flops else 0.0
-    step_s = max(memory_s, compute_s)
+    step_s = max(memory_s, compute_s) + interconnect_seconds_per_step(arch, spec)
     decode = 1 / step_s if step_s > 0 else None
     return QuantizationFit(quant_name, per_card, decode)
 
