@@ -261,3 +261,27 @@ async def test_usage_reaches_the_client_only_when_asked(db: Path) -> None:
         "total_tokens": 4,
     }
     assert not any(isinstance(e, dict) and "usage" in e for e in without)
+
+
+async def test_a_client_leaving_mid_stream_frees_the_upstream_and_the_breaker(db: Path) -> None:
+    with (
+        mock_server(tokens=200, itl_ms=5, precise=False) as (up, stats),
+        gateway(
+            backends_yaml(primary=up) + "routes:\n  - {model: chat, primary: primary}\n", db
+        ) as gw,
+    ):
+        body = {"model": "chat", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(gw + "/v1/chat/completions", json=body) as r,
+        ):
+            await r.content.readline()  # the first event, then hang up
+        for _ in range(50):
+            if stats["active"] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert stats["active"] == 0  # the upstream stream was closed, not left running
+        status, _ = await chat(gw, "again")
+        assert status == 200
+        async with aiohttp.ClientSession() as s, s.get(gw + "/metrics") as r:
+            assert 'llmpick_gateway_breaker_open{backend="primary"} 0' in await r.text()

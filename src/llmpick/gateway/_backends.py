@@ -19,7 +19,7 @@ import json
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +137,9 @@ class GatewayBackend(ABC):
         """The whole answer to `body` (a chat or completion request)."""
 
     @abstractmethod
-    def stream(self, body: dict[str, Any], chat: bool, state: StreamState) -> AsyncIterator[Event]:
+    def stream(
+        self, body: dict[str, Any], chat: bool, state: StreamState
+    ) -> AsyncGenerator[Event, None]:
         """The answer as events; raises `BackendError` (a first-token timeout among them)."""
 
     async def start(self, session: aiohttp.ClientSession) -> None:  # noqa: B027 (optional hook)
@@ -244,7 +246,7 @@ class OpenAIPassThrough(GatewayBackend):
 
     async def stream(
         self, body: dict[str, Any], chat: bool, state: StreamState
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         assert self._session is not None
         data = self._upstream_body(body, stream=True)
         loop = asyncio.get_running_loop()
@@ -418,7 +420,7 @@ class ProviderBackend(GatewayBackend):
 
     async def stream(
         self, body: dict[str, Any], chat: bool, state: StreamState
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         async with self._slots:
             task = asyncio.create_task(

@@ -430,8 +430,9 @@ class Gateway:
         model = backend.name
         usage_sent = False
         started = time.perf_counter()
+        events = backend.stream(sent, chat, state)
         try:
-            async for event in backend.stream(sent, chat, state):
+            async for event in events:
                 data = self._encode(event, request_id, model, chat, restorer, usage_asked)
                 if event.usage is not None and usage_asked and data:
                     usage_sent = True
@@ -452,6 +453,10 @@ class Gateway:
                 if resp is not None and pending:
                     await resp.write(b"".join(pending))
                     pending.clear()
+        except (ConnectionResetError, asyncio.CancelledError):
+            out.outcome, out.status, out.error_type = "client_gone", 499, "client_disconnected"
+            self._usage_of(state, out, sent)
+            raise
         except BackendError as exc:
             if resp is None:
                 raise  # nothing reached the client: the router may fall back
@@ -472,6 +477,8 @@ class Gateway:
                 await resp.write(sse(error))
                 await resp.write_eof()
             return resp, False
+        finally:
+            await events.aclose()  # the upstream connection closes now, not at collection
         if resp is None:  # an empty answer with no finish reason
             raise BackendError("the backend sent no answer", kind="stream_error")
         tail: list[bytes] = []

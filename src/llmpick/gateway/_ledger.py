@@ -121,13 +121,13 @@ class Ledger:
         self._thread.join(timeout=10)
 
     def spent_today(self) -> dict[str, tuple[float, int, int]]:
-        """Per key: (USD, tokens, requests) recorded today (UTC), refusals not counted."""
+        """Per key: (USD, tokens, requests) of today's (UTC) requests that reached a backend."""
         db = sqlite3.connect(self.path, timeout=30.0)
         try:
             rows = db.execute(
                 "SELECT key_name, COALESCE(SUM(cost_usd), 0), "
                 "COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0), "
-                "COUNT(*) FROM gateway_requests WHERE day = ? AND outcome != 'refused' "
+                "COUNT(*) FROM gateway_requests WHERE day = ? AND attempts > 0 "
                 "GROUP BY key_name",
                 (utc_day(),),
             ).fetchall()

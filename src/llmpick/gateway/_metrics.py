@@ -7,6 +7,7 @@ few dozen lines, and keeps `prometheus-client` (and its global registry) out of 
 from __future__ import annotations
 
 import bisect
+import time
 from collections import defaultdict
 
 __all__ = ["Metrics"]
@@ -25,6 +26,7 @@ _HELP = {
     "llmpick_gateway_breaker_open": ("gauge", "1 while a backend's circuit breaker is open."),
     "llmpick_gateway_request_seconds": ("histogram", "Whole-request latency, by route."),
     "process_resident_memory_bytes": ("gauge", "Resident memory of the gateway process."),
+    "process_cpu_seconds_total": ("counter", "CPU time of the gateway process, all threads."),
 }
 
 
@@ -76,6 +78,7 @@ class Metrics:
         rss = resident_bytes()
         if rss is not None:
             self.set("process_resident_memory_bytes", rss)
+        self.set("process_cpu_seconds_total", time.process_time())
         lines: list[str] = []
         for name, (kind, text) in _HELP.items():
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]

@@ -1,12 +1,15 @@
 """Find personal data in request text and swap it for placeholders that can be swapped back.
 
-Own pattern recognizers with checksums, not Presidio: Presidio's pattern recognizers are the same
-kind of regular expressions, but its analyzer imports spaCy (hundreds of MB, seconds to import)
-even with the `NoOpNlpEngine`, and runs every recognizer through a per-call pipeline that costs
-milliseconds per message; the gateway's budget is under one millisecond added per request. What
-we keep from it is the method: a candidate pattern, then a validator that throws out look-alikes
-(Luhn for card numbers, ISO 13616 mod-97 for IBANs, `ipaddress` for IPs, the SSA's rules for US
-SSNs), and overlapping matches resolved by priority.
+Own pattern recognizers with checksums, not Presidio. Measured here (2 busy cores, one chat
+message): Presidio 2.2's analyzer + anonymizer with its pattern recognizers and the
+`NoOpNlpEngine` took 1.4 ms for a message with no personal data and 25 ms for one with an e-mail,
+a phone, a card and an IBAN (its e-mail recognizer also tries to download the public-suffix list
+and fails offline); it imports in 4.4 s and installs 410 MB (spaCy and friends, unused with the
+no-op engine). These recognizers take 0.03 ms and 0.09 ms for the same two messages, inside the
+gateway's budget of under one millisecond added per request. What we keep from Presidio is the
+method: a candidate pattern, then a validator that throws out look-alikes (Luhn for card numbers,
+ISO 13616 mod-97 for IBANs, `ipaddress` for IPs, the SSA's rules for US SSNs), and overlapping
+matches resolved by priority.
 
     redactor = Redactor(types=["email", "credit_card"])
     safe = redactor.redact("Mail jo@example.com")      # "Mail <EMAIL_1>"
