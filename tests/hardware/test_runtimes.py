@@ -158,3 +158,32 @@ def test_deepseek_v3_on_eight_h200_is_not_hundreds_of_tokens_per_sequence() -> N
     assert report.decode_tokens_per_s_estimate < 200  # was ~645 with no collectives
     wait = interconnect_seconds_per_step(arch, parse_hardware("8xH200"))
     assert wait == pytest.approx(61 * 4 * 20e-6)
+
+
+def test_of_the_hardware_on_hand_the_cheapest_at_the_spec_volume_is_chosen() -> None:
+    # The quickstart's hardware: an 8B model fits the 16 GB CPU host (q8_0) and the L4, but the
+    # CPU host serves ~0.04 requests/s: 30+ of them cost far more than one L4. SmolLM2 is
+    # cheapest on the CPU host.
+    def placed(model: str) -> dict[str, object]:
+        spec = Spec.model_validate(
+            {
+                "needs": {
+                    "latency": {"ttft_p95_ms": 1500, "e2e_p95_ms": 4000},
+                    "volume": {
+                        "requests_per_day": 40_000,
+                        "mean_input_tokens": 350,
+                        "mean_output_tokens": 5,
+                        "peak_to_average": 3,
+                        "cacheable_input_share": 0.6,
+                    },
+                },
+                "constraints": {"infrastructure": {"hardware": ["cpu:16GB", "1xL4"]}},
+                "candidates": [model],
+            }
+        )
+        verdict = check_spec(spec).verdicts[0]
+        assert verdict.eligible, verdict.to_dict()
+        return verdict.placement
+
+    assert placed("meta/llama-3.1-8b-instruct")["hardware"] == "1xL4"
+    assert placed("local/smollm2-135m-instruct")["hardware"] == "cpu:16GB"

@@ -1,17 +1,27 @@
 """The hardware rule: can we host this open-weight model on what we have, or may rent?
 
 Memory is sized for the context the use case needs and for the requests in flight at peak,
-from Little's law (`llmpick.costs.serving_shape`). A model that does not fit the hardware on
-hand passes only if renting cloud GPUs is allowed and a rentable configuration within the price
-cap fits; otherwise it is excluded, and the message says which quantization or hardware would
-have fitted.
+from Little's law (`llmpick.costs.serving_shape`). Of the hardware on hand that fits, the one
+with the lowest monthly bill at the spec's volume is chosen (replicas from the capacity
+estimate x its hourly price): a model that fits a CPU host and a GPU is not placed on the CPU
+host when it needs thirty of them. A model that does not fit the hardware on hand passes only
+if renting cloud GPUs is allowed and a rentable configuration within the price cap fits;
+otherwise it is excluded, and the message says which quantization or hardware would have
+fitted.
 """
 
 from __future__ import annotations
 
+import math
+
 from llmpick.constraints._candidates import ResolvedCandidate
 from llmpick.constraints._rules import RuleResult
-from llmpick.costs import priced_hardware, serving_shape
+from llmpick.costs import (
+    priced_hardware,
+    replica_throughput,
+    self_hosted_monthly_cost,
+    serving_shape,
+)
 from llmpick.hardware import FitReport, fit_model
 from llmpick.spec import Spec
 
@@ -87,8 +97,19 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
             )
         return report
 
+    def monthly(report: FitReport) -> float:
+        hardware = priced_hardware(report.hardware, infra)
+        throughput, _ = replica_throughput(arch, hardware, report.quantization, context, spec)
+        if throughput is None:
+            return math.inf
+        bill = self_hosted_monthly_cost(hardware, throughput, spec.needs.volume, infra, owned=True)
+        return bill.usd_per_month
+
     owned = [fit(h) for h in infra.hardware]
-    for report in owned:
+    fitting = [r for r in owned if r.fits]
+    if len(fitting) > 1:
+        fitting.sort(key=monthly)  # stable: equal bills keep the spec's order
+    for report in fitting[:1]:
         if report.fits:
             return RuleResult(
                 "hardware",
