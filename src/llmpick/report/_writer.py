@@ -2,7 +2,9 @@
 
 All three are rendered in memory first, then written to hidden temporary files in the target
 folder and renamed into place. A failure while rendering or writing leaves the folder as it was
-(earlier reports included); only a crash between the three renames could mix old and new files.
+(earlier reports included); so does a rename that fails half-way (the files already replaced are
+put back), and a target that is not a file (a folder named decision.md) is refused before any is
+replaced. Only a crash between the three renames could mix old and new files.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -116,6 +119,7 @@ def ensure_writable(out_dir: Path | str) -> None:
     """Fail now, with `ReportError`, when the report folder cannot be created or written: a
     decision should not spend minutes evaluating and then find it cannot save its report."""
     out_dir = Path(out_dir)
+    _refuse_non_files(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         handle, probe = tempfile.mkstemp(prefix=".llmpick-write-check.", dir=out_dir)
@@ -158,7 +162,9 @@ def write_report(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ReportError(f"cannot create report folder {out_dir}: {error.strerror}") from None
+    _refuse_non_files(out_dir)
     temporary: dict[str, Path] = {}
+    backups: dict[str, Path] = {}
     try:
         for name, payload in contents.items():
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
@@ -168,13 +174,60 @@ def write_report(
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(temp_name, 0o644)
-        for name, path in temporary.items():
-            os.replace(path, out_dir / name)
+        for name in temporary:
+            if (out_dir / name).exists():
+                backups[name] = _keep_copy(out_dir / name)
+        _replace_all(temporary, backups, out_dir)
     except OSError as error:
-        for path in temporary.values():
+        for path in [*temporary.values(), *backups.values()]:
             path.unlink(missing_ok=True)
         raise ReportError(
             f"cannot write the report into {out_dir}: {error.strerror or error}; "
             "check the folder exists, is writable and has free space"
         ) from None
+    for path in backups.values():
+        path.unlink(missing_ok=True)
     return ReportFiles(out_dir / HTML_NAME, out_dir / MARKDOWN_NAME, out_dir / JSON_NAME)
+
+
+def _refuse_non_files(out_dir: Path) -> None:
+    """A report file's name taken by a folder (or a device) would fail its rename after the
+    others were replaced: refuse before anything is written."""
+    for name in (JSON_NAME, MARKDOWN_NAME, HTML_NAME):
+        target = out_dir / name
+        if target.exists() and not target.is_file():
+            raise ReportError(
+                f"cannot write the report into {out_dir}: {target} exists and is not a file; "
+                "move it away or choose another report folder"
+            )
+
+
+def _keep_copy(target: Path) -> Path:
+    """A hidden copy of an existing report file (a hard link where the file system has them),
+    to put back if a later rename fails."""
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
+    os.close(handle)
+    backup = Path(name)
+    try:
+        backup.unlink()
+        os.link(target, backup)
+    except OSError:
+        shutil.copyfile(target, backup)
+    return backup
+
+
+def _replace_all(temporary: Mapping[str, Path], backups: Mapping[str, Path], out_dir: Path) -> None:
+    """Rename every temporary file into place; if one rename fails, put back the files already
+    replaced (their earlier version, or nothing) and re-raise."""
+    replaced: list[str] = []
+    try:
+        for name, path in temporary.items():
+            os.replace(path, out_dir / name)
+            replaced.append(name)
+    except OSError:
+        for name in replaced:
+            if name in backups:
+                os.replace(backups[name], out_dir / name)
+            else:
+                (out_dir / name).unlink(missing_ok=True)
+        raise
