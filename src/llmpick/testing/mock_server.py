@@ -90,6 +90,8 @@ class MockServerConfig:
     itl_ms_per_active: float = 0.0
     # Most sequences generated at once (None: unlimited); the rest wait for a free slot.
     slots: int | None = None
+    # Say so as llama.cpp's server does: `GET /props` answers `total_slots`.
+    advertise_slots: bool = False
 
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> web.Response:
@@ -316,6 +318,12 @@ def create_mock_app(config: MockServerConfig | None = None) -> web.Application:
     app.router.add_post("/v1/completions", completions)
     app.router.add_get("/health", health)
     app.router.add_get("/mock/requests", requests_seen)
+    if cfg.advertise_slots and cfg.slots:
+
+        async def props(request: web.Request) -> web.Response:
+            return web.json_response({"total_slots": cfg.slots})
+
+        app.router.add_get("/props", props)
     app.router.add_delete("/mock/requests", clear_requests)
     return app
 
