@@ -181,7 +181,7 @@ def test_hostile_input(
         values["spec"] = str(_dataset_spec(work, {"file": "cases.jsonl", **case}, mock_url))
         (work / "cases.jsonl").write_text('{"input": "q", "expected": "a"}\n')
     monkeypatch.chdir(work)
-    args = [_fill(arg, values) for arg in case.get("args", _default_args(case))]
+    args = [_fill(arg, values) for arg in (case.get("args") or _default_args(case))]
 
     _run_and_check(case, args, values)
     if "then" in case:

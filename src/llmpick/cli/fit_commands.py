@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import typer
@@ -29,7 +30,11 @@ def fit(
     hardware: str = typer.Option("1xH100-80GB", "--hardware", "-H", help=_HARDWARE_HELP),
     context: int = typer.Option(4096, "--context", min=1, help="Tokens per sequence to cache."),
     concurrency: int = typer.Option(
-        1, "--concurrency", min=1, help="Sequences served at once (each with its own KV cache)."
+        1,
+        "--concurrency",
+        min=1,
+        max=100_000,
+        help="Sequences served at once (each with its own KV cache).",
     ),
     quant: str | None = typer.Option(
         None, "--quant", help="Check one quantization (bf16, fp8, q8_0, q4_k_m, awq, mxfp4, ...)."
@@ -75,6 +80,20 @@ def fit(
     entry = load_catalog().get(model)  # catalog errors are reported by the CLI's wrapper
     if not entry.open_weights or entry.architecture is None:
         fail(f"{entry.id} is an API model, nothing to host; `llmpick fit` needs open weights")
+    window = entry.limits.context_window_tokens if entry.limits else None
+    if context > (window or MAX_CONTEXT_TOKENS):
+        known = (
+            f"{entry.id} reads at most {window:,} tokens (catalog)"
+            if window
+            else f"no model reads more than {MAX_CONTEXT_TOKENS:,} tokens"
+        )
+        fail(f"--context {context:,} is beyond the model: {known}; give at most that")
+    for name, value in (
+        ("--gpu-memory-utilization", gpu_memory_utilization),
+        ("--usd-per-hour", usd_per_hour),
+    ):
+        if value is not None and not math.isfinite(value):
+            fail(f"{name} must be a finite number, got {value}")
     try:
         spec = parse_hardware(hardware, usd_per_hour=usd_per_hour)
         report = fit_model(
@@ -94,6 +113,10 @@ def fit(
         print_json({"model_id": entry.id, **report.to_dict()})
         return
     _print_report(report, show_all=quant is None)
+
+
+MAX_CONTEXT_TOKENS = 10_000_000
+"""The longest context window in the catalog; a model without that fact is bounded by it."""
 
 
 def _gb(n_bytes: int) -> str:

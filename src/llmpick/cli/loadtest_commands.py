@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,16 +68,13 @@ def loadtest(
     from llmpick.store import open_store
 
     by_rate = rates is not None
-    try:
-        if rates is not None:
-            values = sorted({float(part) for part in rates.split(",") if part.strip()})
-        else:
-            values = sorted({int(part) for part in levels.split(",") if part.strip()})
-    except ValueError:
-        option, example = ("--rates", "0.5,1,2,4") if by_rate else ("--levels", "1,2,4,8")
-        fail(f"{option} takes comma-separated numbers, e.g. {example}; got {rates or levels!r}")
-    if not values or values[0] <= 0 or (not by_rate and values[0] < 1):
-        fail("--levels needs concurrencies of 1 or more, --rates rates above 0")
+    values = _sweep_values(rates, levels)
+    if not math.isfinite(max_seconds) or max_seconds > MAX_SECONDS_PER_LEVEL:
+        fail(f"--max-seconds must be a number of seconds up to {MAX_SECONDS_PER_LEVEL:,}")
+    if hardware is not None:
+        from llmpick.hardware import parse_hardware
+
+        parse_hardware(hardware)  # the parser `fit` and the spec use; its error names the forms
     loaded = load_spec(spec_file)
     spec = loaded.spec
     plan = plan_load_test(
@@ -137,6 +135,40 @@ def loadtest(
         )
     if save:
         console.print(f"Saved as {result.id}; `llmpick decide` uses it for {candidate}.")
+
+
+MAX_RATE = 10_000.0
+"""Highest --rates value: one client process sends a few thousand requests/s at best (see the
+client-limited verdict), so a higher offered rate would only measure the client."""
+
+MAX_CONCURRENCY = 4096
+"""Highest --levels value: each level holds that many requests in flight from one process."""
+
+MAX_SECONDS_PER_LEVEL = 86_400
+
+
+def _sweep_values(rates: str | None, levels: str) -> list[float]:
+    """The sorted levels (concurrencies) or rates to sweep, refused unless each is a finite
+    number the load generator can offer (`nan`, `inf` and `1e9` never reach the sweep)."""
+    option, text, example = (
+        ("--rates", rates, "0.5,1,2,4") if rates is not None else ("--levels", levels, "1,2,4,8")
+    )
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    try:
+        values = sorted({float(part) if rates is not None else int(part) for part in parts})
+    except ValueError:
+        fail(f"{option} takes comma-separated numbers, e.g. {example}; got {text!r}")
+    if not values:
+        fail(f"{option} needs at least one value, e.g. {example}")
+    if rates is not None:
+        if not all(math.isfinite(v) and 0 < v <= MAX_RATE for v in values):
+            fail(
+                f"--rates are requests per second above 0 and at most {MAX_RATE:,.0f} (one "
+                f"client process cannot offer more); got {text!r}"
+            )
+    elif not all(1 <= v <= MAX_CONCURRENCY for v in values):
+        fail(f"--levels are concurrencies from 1 to {MAX_CONCURRENCY:,}; got {text!r}")
+    return values
 
 
 def _sized_on(spec: Spec, label: str) -> str | None:

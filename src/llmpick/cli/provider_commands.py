@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ def ask(
     prompt: str = typer.Argument(..., help="The question or instruction."),
     system: str | None = typer.Option(None, "--system", "-s", help="System prompt."),
     max_tokens: int = typer.Option(256, "--max-tokens", "-n", min=1, help="Most output tokens."),
-    temperature: float = typer.Option(0.0, "--temperature", "-t", min=0, help="Sampling."),
+    temperature: float = typer.Option(
+        0.0, "--temperature", "-t", min=0, max=2, help="Sampling, 0 to 2 (what vendors accept)."
+    ),
     base_url: str | None = typer.Option(
         None, "--base-url", help="Send to this OpenAI-compatible server instead."
     ),
@@ -44,6 +47,11 @@ def ask(
     """
     from llmpick.providers import GenerateParams, Message, provider_config_for
 
+    if not math.isfinite(temperature):
+        fail(f"--temperature must be a number from 0 to 2, got {temperature}")
+    limit = _output_limit(model)
+    if max_tokens > limit[0]:
+        fail(f"--max-tokens {max_tokens:,} is more than {limit[1]}; give at most {limit[0]}")
     endpoint: dict[str, Any] = {}
     if base_url:
         endpoint["base_url"] = base_url
@@ -104,6 +112,26 @@ def ask(
         f"finish {escape(str(response.finish_reason))}[/]",
         highlight=False,
     )
+
+
+def _output_limit(model: str) -> tuple[int, str]:
+    """The most output tokens `model` can write (its catalog fact, else any model's), and
+    where that bound comes from."""
+    from llmpick.spec import MAX_OUTPUT_TOKENS
+
+    try:
+        from llmpick.catalog import load_catalog
+
+        entry = load_catalog().find(model)
+    except (ImportError, LlmpickError):
+        entry = None
+    limits = entry.limits if entry is not None else None
+    if limits is not None and limits.max_output_tokens is not None:
+        return limits.max_output_tokens, f"{model} writes ({limits.max_output_tokens:,}, catalog)"
+    if limits is not None and limits.context_window_tokens is not None:
+        window = limits.context_window_tokens
+        return window, f"{model}'s whole context window ({window:,} tokens, catalog)"
+    return MAX_OUTPUT_TOKENS, f"any model writes ({MAX_OUTPUT_TOKENS:,})"
 
 
 async def _ask(config: Any, messages: Any, params: Any, stream: bool) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from llmpick.spec._loader import LoadedSpec, Problem, SpecError, load_spec, parse_spec_text
 from llmpick.spec._models import (
+    MAX_OUTPUT_TOKENS,
     Candidate,
     Constraints,
     Dataset,
@@ -23,6 +24,7 @@ from llmpick.spec._presets import PRESETS, Preset, preset_spec
 from llmpick.spec._render import SCHEMA_FILENAME, render_spec
 
 __all__ = [
+    "MAX_OUTPUT_TOKENS",
     "PRESETS",
     "SCHEMA_FILENAME",
     "Candidate",
