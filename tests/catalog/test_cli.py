@@ -78,12 +78,12 @@ def test_list_open_closed_and_filters(bundled_catalog: Catalog) -> None:
 
 
 def test_list_table() -> None:
-    result = run("list", "--vendor", "local")
+    result = run("list", "--vendor", "local", "--wide")  # --wide adds vendor and open
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if "local/smollm2-135m-instruct" in line)
     for cell in ("Hugging Face", "yes", "Apache-2.0", "8K", "active"):
         assert cell in row
-    assert "$in / $out per Mtok" in result.stdout
+    assert "$/Mtok in/out" in result.stdout
 
 
 def test_list_nothing_matches() -> None:

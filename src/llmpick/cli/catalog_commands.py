@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, get_args
 
 import typer
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from llmpick.cli._output import console, fail, print_json
+from llmpick.cli._output import add_id_column, console, fail, print_json, print_table
 
 if TYPE_CHECKING:
     from llmpick.catalog import Catalog, CatalogEntry
@@ -72,9 +73,13 @@ def list_models(
         "--fits",
         help="Only open-weight models that fit this hardware in some quantization (4K context).",
     ),
+    wide: bool = typer.Option(False, "--wide", help="Add the vendor and open-weight columns."),
     as_json: bool = typer.Option(False, "--json", help="Print the full entries as JSON."),
 ) -> None:
     """List catalog models, with licence, context window, price and status.
+
+    Ids always show whole: where the table is too wide for the terminal, each model is
+    printed as its id with its facts on the line below.
 
     Example: llmpick catalog list --open --commercial --min-context 32000 --fits 1xL4
     """
@@ -103,33 +108,37 @@ def list_models(
     if not entries:
         console.print("No catalog model meets these conditions.")
         return
-    table = Table(title=f"{len(entries)} of {len(catalog)} catalog models", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    for column, justify in (
-        ("vendor", "left"),
-        ("open", "center"),
+    table = Table(
+        title=f"{len(entries)} of {len(catalog)} catalog models",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    add_id_column(table, "id")
+    columns: list[tuple[str, str]] = [
+        *([("vendor", "left"), ("open", "center")] if wide else []),
         ("licence", "left"),
         ("commercial", "left"),
         ("context", "right"),
-        ("$in / $out per Mtok", "right"),
+        ("$/Mtok in/out", "right"),
         ("status", "left"),
-    ):
+    ]
+    for column, justify in columns:
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     if fits is not None:
         table.add_column(f"fits {fits} as", overflow="fold")
     for entry in entries:
         prices = (
-            f"{_price(entry.pricing.input_usd_per_mtok)} / "
+            f"{_price(entry.pricing.input_usd_per_mtok)}/"
             f"{_price(entry.pricing.output_usd_per_mtok)}"
             if entry.pricing
             else "-"
         )
         status = entry.about.status.value
         cells: list[str | Text] = [
-            entry.id,
-            entry.vendor,
-            "yes" if entry.open_weights else "no",
-            entry.licence.id,
+            Text(entry.id),
+            *([Text(entry.vendor), "yes" if entry.open_weights else "no"] if wide else []),
+            Text(entry.licence.id),
             entry.licence.commercial_use.value,
             _tokens(entry.limits.context_window_tokens),
             prices,
@@ -138,7 +147,7 @@ def list_models(
         if fits is not None:
             cells.append(best_fit[entry.id])
         table.add_row(*cells)
-    console.print(table)
+    print_table(table, [entry.id for entry in entries])
 
 
 def _best_fits(entries: list[CatalogEntry], hardware: str) -> dict[str, str]:
@@ -270,18 +279,24 @@ def search(
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
         console.print(f"No catalog model matches {text!r}{hint}", highlight=False)
         return
-    table = Table(title=f"{len(found)} match(es) for {text!r}", title_justify="left")
-    for column in ("id", "name", "vendor", "open", "aliases"):
+    table = Table(
+        title=Text(f"{len(found)} match(es) for {text!r}"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    add_id_column(table, "id")
+    for column in ("name", "vendor", "open", "aliases"):
         table.add_column(column, overflow="fold")
     for entry in found:
         table.add_row(
-            entry.id,
-            entry.name,
-            entry.vendor,
+            Text(entry.id),
+            Text(entry.name),
+            Text(entry.vendor),
             "yes" if entry.open_weights else "no",
-            ", ".join(entry.aliases),
+            Text(", ".join(entry.aliases)),
         )
-    console.print(table)
+    print_table(table, [entry.id for entry in found])
 
 
 def _fact(value: float | int | None, field: str) -> str:
@@ -352,3 +367,63 @@ def update(
         console.print(f"Wrote {result.overrides_file}", highlight=False)
     else:
         console.print("Dry run: nothing written.")
+
+
+@catalog_app.command("verify")
+def verify(
+    sources: list[str] = typer.Option(
+        ...,
+        "--against",
+        help="A local copy (or URL) of a models.dev api.json or OpenRouter model list; "
+        "repeat to check against several.",
+    ),
+    timeout: float = typer.Option(30.0, "--timeout", min=1, help="Seconds to wait for a URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print the disagreements as JSON."),
+) -> None:
+    """Re-check every price, context window and output limit against a public source; exit 1
+    when any disagrees (nothing is written: `catalog update` takes the source's values).
+
+    Example: llmpick catalog verify --against models-dev-api.json --against openrouter.json
+    """
+    from llmpick.catalog import verify_catalog
+
+    results = [verify_catalog(source, timeout=timeout) for source in sources]
+    disagreeing = sum(len(r.disagreements) for r in results)
+    if as_json:
+        print_json(
+            [
+                {
+                    "source": r.source,
+                    "format": r.document_format,
+                    "models_in_document": r.models_in_document,
+                    "matched": r.matched,
+                    "facts_compared": r.compared,
+                    "agreement": r.agreement,
+                    "disagreements": [
+                        {"model": d.model_id, "fact": d.fact, "catalog": d.old, "source": d.new}
+                        for d in r.disagreements
+                    ],
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            share = "n/a" if result.agreement is None else f"{result.agreement:.1%}"
+            console.print(
+                f"{result.source}: {result.document_format} document, {len(result.matched)} "
+                f"catalog models matched, {result.compared} facts on both sides, {share} agree.",
+                highlight=False,
+            )
+            if not result.disagreements:
+                continue
+            table = Table(
+                title=f"{len(result.disagreements)} disagreement(s)", title_justify="left"
+            )
+            for column in ("model", "fact", "catalog", "source"):
+                table.add_column(column, overflow="fold")
+            for d in result.disagreements:
+                table.add_row(d.model_id, d.fact, _fact(d.old, d.field), _fact(d.new, d.field))
+            console.print(table)
+    if disagreeing:
+        raise typer.Exit(1)

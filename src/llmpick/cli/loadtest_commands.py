@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from llmpick.cli._output import DB_HELP, console, err_console, fail, print_json
+from llmpick.cli._output import DB_HELP, console, err_console, fail, print_json, print_table
 
 if TYPE_CHECKING:
     from llmpick.loadtest import LevelResult, LoadTestResult
@@ -224,7 +224,7 @@ def print_load_test(result: LoadTestResult) -> None:
             _ms(level.itl_ms["p50"]),
             "[green]meets SLO[/]" if level.meets_slo else f"[red]{level.verdict}[/]",
         )
-    console.print(table)
+    print_table(table)  # stacked rows where the sweep's columns do not fit
     console.print(f"Capacity: {result.summary()}", highlight=False)
     if any(level.client_limited for level in result.levels):
         err_console.print(

@@ -10,20 +10,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from llmpick.cli._output import DB_HELP, console, fail, print_json
+from llmpick.cli._output import DB_HELP, add_id_column, console, fail, print_json, print_table
 
 if TYPE_CHECKING:
-    from llmpick.evaluation import CandidateSummary, RunSummary
+    from llmpick.evaluation import CandidateSummary, PairedComparison, RunSummary
     from llmpick.store import SqliteStore
 
 runs_app = typer.Typer(
     help="List, show, compare and export evaluation runs; list and show load tests.",
     no_args_is_help=True,
 )
-
 
 
 def register(app: typer.Typer) -> None:
@@ -83,17 +84,23 @@ def list_runs(
     if not rows:
         console.print("No runs yet. Start one with: llmpick eval llmpick.yaml")
         return
-    table = Table("run", "created", "spec", "status", "items", "candidates (measured)")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    add_id_column(table, "run")
+    table.add_column("created", no_wrap=True)
+    table.add_column("spec", overflow="fold")
+    table.add_column("status", overflow="fold")
+    table.add_column("items", justify="right")
+    table.add_column("measured", justify="right")
     for r in rows:
         table.add_row(
             r["id"],
-            r["created_at"],
+            _when(r["created_at"]),
             escape(r["spec"]),
             r["status"],
             str(r["items"]),
-            f"{r['candidates']} ({r['measured']})",
+            f"{r['measured']} of {r['candidates']}",
         )
-    console.print(table)
+    print_table(table, [r["id"] for r in rows])
 
 
 @runs_app.command("show")
@@ -165,7 +172,13 @@ def list_load_tests(
     if not rows:
         console.print("No load tests yet. Run one with: llmpick loadtest llmpick.yaml -c NAME")
         return
-    table = Table("load test", "created", "candidate", "endpoint", "hardware", "capacity")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    add_id_column(table, "load test")
+    table.add_column("created", no_wrap=True)
+    add_id_column(table, "candidate")
+    table.add_column("hardware", overflow="fold")
+    table.add_column("capacity", overflow="fold")
+    table.add_column("endpoint", overflow="fold")
     for r in rows:
         capacity = (
             f"{r['requests_per_s']:,.2f} req/s at {r['concurrency']}"
@@ -174,13 +187,13 @@ def list_load_tests(
         )
         table.add_row(
             r["id"],
-            r["created_at"],
+            _when(r["created_at"]),
             escape(r["candidate"]),
-            escape(r["endpoint"]),
             escape(r["hardware"] or "-"),
             capacity,
+            escape(r["endpoint"]),
         )
-    console.print(table)
+    print_table(table, [r["id"] for r in rows] + [r["candidate"] for r in rows])
 
 
 @runs_app.command("compare")
@@ -240,13 +253,12 @@ def compare(
             markup=False,
         )
         return
-    table = Table(
-        "item",
-        "input",
-        "expected",
-        *map(escape, columns),
-        title=f"Disagreements on {escape(metric)}",
-    )
+    table = Table(title=f"Disagreements on {escape(metric)}", title_justify="left")
+    add_id_column(table, "item")
+    table.add_column("input", overflow="fold")
+    table.add_column("expected", overflow="fold")
+    for name in columns:
+        table.add_column(escape(name), overflow="fold")
     for row in rows:
         cells = []
         for name in columns:
@@ -263,7 +275,7 @@ def compare(
             escape(_clip(row["expected"] or "", 20)),
             *cells,
         )
-    console.print(table)
+    print_table(table, [row["item_id"] for row in rows])
 
 
 @runs_app.command("export")
@@ -332,6 +344,11 @@ def export(
 # Rendering (shared with `llmpick eval`) ----------------------------------------------------------
 
 
+def _when(timestamp: str) -> str:
+    """2026-12-02T02:41:00+00:00 -> 2026-12-02 02:41 (stored times are UTC)."""
+    return timestamp[:16].replace("T", " ")
+
+
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -362,23 +379,29 @@ def _quality_cell(c: CandidateSummary, metric: str) -> str:
 
 
 def render_summary(summary: RunSummary) -> None:
-    """Print a run's summary tables to the console."""
+    """Print a run's summary tables to the console: quality, then speed and cost (two tables,
+    so each reads at 100 columns; narrower screens get them as stacked rows)."""
     run = summary.run
     primary = summary.primary_metric
     metrics: list[str] = run.config.get("metrics", [primary])
     others = [m for m in metrics if m != primary]
-    table = Table(
-        "candidate",
-        f"{escape(primary)} (95% CI)",
-        *map(escape, others),
-        "TTFT p50/p95 ms",
-        "E2E p50/p95 ms",
-        "tok/s",
-        "tokens in/out",
-        "$ / 1k items",
-        "$ / correct",
-        title=f"Run {run.id}: {escape(run.spec_name)}, {summary.items} items, {run.status}",
-    )
+    heading = f": {run.spec_name}, {summary.items} items, {run.status}"
+    console.print(Text.assemble((f"Run {run.id}", "bold"), heading))
+    measured = [c for c in summary.candidates if c.measured and c.responses]
+    with_errors = any(c.errors for c in measured)
+    quality = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Quality", title_justify="left")
+    add_id_column(quality, "candidate")
+    quality.add_column(f"{escape(primary)} (95% CI)", overflow="fold")
+    for metric in others:
+        quality.add_column(escape(metric), overflow="fold")
+    if with_errors:
+        quality.add_column("errors", justify="right")
+    speed = Table(box=box.SIMPLE_HEAD, pad_edge=False, title="Speed and cost", title_justify="left")
+    add_id_column(speed, "candidate")
+    for header in ("TTFT ms p50/p95", "E2E ms p50/p95", "tok/s", "tokens in/out"):
+        speed.add_column(header, justify="right", overflow="fold")
+    speed.add_column("$/1k items", justify="right", overflow="fold")
+    speed.add_column("$/correct", justify="right", overflow="fold")
     unmeasured: list[tuple[str, str]] = []
     for c in summary.candidates:
         if not c.measured or not c.responses:
@@ -386,13 +409,17 @@ def render_summary(summary: RunSummary) -> None:
             if c.errors:
                 reason = f"all {c.errors} calls failed: {c.first_error}"
             unmeasured.append((c.label, reason))
-            continue
+    for c in measured:
         latency = c.latency
         cost = c.cost
-        table.add_row(
-            escape(c.label) + (f" [red]({c.errors} errors)[/]" if c.errors else ""),
+        quality.add_row(
+            Text(c.label),
             _quality_cell(c, primary),
             *[_quality_cell(c, m) for m in others],
+            *([Text(str(c.errors), style="red" if c.errors else "")] if with_errors else []),
+        )
+        speed.add_row(
+            Text(c.label),
             f"{_ms(latency['ttft_s'].p50)} / {_ms(latency['ttft_s'].p95)}",
             f"{_ms(latency['e2e_s'].p50)} / {_ms(latency['e2e_s'].p95)}",
             "-" if c.output_tokens_per_s is None else f"{c.output_tokens_per_s:,.1f}",
@@ -400,9 +427,12 @@ def render_summary(summary: RunSummary) -> None:
             _usd(cost.per_1k_items_usd) if cost and cost.priced else "self-hosted",
             _usd(cost.per_correct_usd) if cost and cost.priced else "-",
         )
-    console.print(table)
+    labels = [c.label for c in measured]
+    if measured:
+        print_table(quality, labels)
+        print_table(speed, labels)
     for label, reason in unmeasured:
-        console.print(f"[yellow]{escape(label)}[/]: {escape(reason)}", highlight=False)
+        console.print(Text.assemble((label, "yellow"), f": {reason}"))
     cached = sum(c.from_cache for c in summary.candidates)
     if cached:
         console.print(
@@ -412,23 +442,60 @@ def render_summary(summary: RunSummary) -> None:
     primary_pairs = [p for p in summary.comparisons if p.metric == primary]
     if primary_pairs:
         pairs = Table(
-            "A",
-            "B",
-            "n",
-            "A − B (95% CI)",
-            "P(A better)",
-            "test",
-            "p",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
             title=f"Paired: {escape(primary)}",
+            title_justify="left",
+            caption="A − B: mean paired difference, 95% paired-bootstrap interval; p: exact "
+            "McNemar test on the items only one of the two got right (pass/fail metrics)",
+            caption_justify="left",
         )
+        add_id_column(pairs, "A")
+        add_id_column(pairs, "B")
+        for header in ("n", "A − B (95% CI)", "P(A better)", "test", "p"):
+            pairs.add_column(header, overflow="fold")
+        disagreements = []
         for p in primary_pairs:
+            disagreement = interval_and_test_disagree(p)
+            if disagreement:
+                disagreements.append(f"{p.a} vs {p.b}: {disagreement}")
             pairs.add_row(
-                escape(p.a),
-                escape(p.b),
+                Text(p.a),
+                Text(p.b),
                 str(p.n),
                 f"{p.diff:+.3f} [{p.ci_low:+.3f}, {p.ci_high:+.3f}]",
                 f"{p.prob_a_better:.2f}",
                 p.method + (f" ({p.a_only} vs {p.b_only})" if p.a_only is not None else ""),
-                "-" if p.p_value is None else f"{p.p_value:.3g}",
+                ("-" if p.p_value is None else f"{p.p_value:.3g}") + (" †" if disagreement else ""),
             )
-        console.print(pairs)
+        print_table(pairs, [x for p in primary_pairs for x in (p.a, p.b)])
+        for note in disagreements:
+            console.print(f"† {note}", highlight=False, soft_wrap=False, markup=False)
+
+
+def interval_and_test_disagree(pair: PairedComparison, alpha: float = 0.05) -> str | None:
+    """Why a paired row's interval and McNemar's p point different ways, or None.
+
+    The interval is a percentile bootstrap of the mean of all n items' differences; the exact
+    test uses only the items where exactly one candidate passed. With few such items (3 vs 0)
+    the bootstrap runs too narrow, since a resample can only repeat the differences seen, so it
+    may exclude zero while the exact test is far from significant (p 0.25); the other way round
+    happens at the edge, where the two rules round differently.
+    """
+    if pair.p_value is None:
+        return None
+    excludes_zero = pair.ci_low > 0 or pair.ci_high < 0
+    significant = pair.p_value < alpha
+    if excludes_zero == significant:
+        return None
+    differing = f"{pair.a_only} vs {pair.b_only} items" if pair.a_only is not None else "the items"
+    if excludes_zero:
+        return (
+            f"the interval excludes 0 but p = {pair.p_value:.3g}: only {differing} differ, "
+            "too few for the exact test; the bootstrap interval is approximate with so few "
+            "differences, so treat the gap as unproven and add test cases"
+        )
+    return (
+        f"p = {pair.p_value:.3g} but the interval includes 0: a borderline difference; the "
+        f"exact test on the {differing} that differ is the sharper guide"
+    )
