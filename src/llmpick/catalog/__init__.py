@@ -24,7 +24,13 @@ from llmpick.catalog._errors import (
 from llmpick.catalog._loader import load_catalog
 from llmpick.catalog._overrides import overrides_path
 from llmpick.catalog._schema import Benchmark, CatalogEntry, FactSource
-from llmpick.catalog._update import FactChange, UpdateResult, update_catalog
+from llmpick.catalog._update import (
+    FactChange,
+    UpdateResult,
+    VerifyResult,
+    update_catalog,
+    verify_catalog,
+)
 
 __all__ = [
     "Benchmark",
@@ -37,7 +43,9 @@ __all__ = [
     "FactSource",
     "UnknownModelError",
     "UpdateResult",
+    "VerifyResult",
     "load_catalog",
     "overrides_path",
     "update_catalog",
+    "verify_catalog",
 ]

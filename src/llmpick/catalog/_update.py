@@ -36,7 +36,14 @@ from llmpick.catalog._loader import load_catalog
 from llmpick.catalog._overrides import FactOverride, overrides_path, read_overrides, write_overrides
 from llmpick.catalog._schema import CatalogEntry
 
-__all__ = ["FactChange", "UpdateResult", "read_update_document", "update_catalog"]
+__all__ = [
+    "FactChange",
+    "UpdateResult",
+    "VerifyResult",
+    "read_update_document",
+    "update_catalog",
+    "verify_catalog",
+]
 
 DocumentFormat = Literal["models.dev", "openrouter"]
 _MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
@@ -352,19 +359,18 @@ def _differs(old: float | int | None, new: float | int) -> bool:
     return old is None or abs(float(old) - float(new)) > 1e-9
 
 
-def update_catalog(
-    source: str,
-    *,
-    dry_run: bool = False,
-    timeout: float = 30.0,
-    today: dt.date | None = None,
-    catalog: Catalog | None = None,
-) -> UpdateResult:
-    """Refresh prices and limits from `source` (URL or file) into the overrides file.
+@dataclass(frozen=True)
+class _Comparison:
+    shown: str
+    document_format: DocumentFormat
+    models_in_document: int
+    matched: list[str]
+    changes: list[FactChange]
+    compared: int  # facts present on both sides
 
-    Returns what changed (old -> new, per fact). With `dry_run`, nothing is written. Raises
-    `CatalogUpdateError` when the document cannot be fetched or has an unexpected shape.
-    """
+
+def _compare(source: str, timeout: float, catalog: Catalog | None) -> _Comparison:
+    """Every authoritative fact of `source` against the catalog: those that differ."""
     shown = public_source(source)
     document_format, body = _detect(read_update_document(source, timeout=timeout), shown)
     offers = list(
@@ -387,6 +393,7 @@ def update_catalog(
             chosen[entry.id] = (rank, offer, facts)
 
     changes: list[FactChange] = []
+    compared = 0
     for model_id in sorted(chosen):
         entry = catalog.get(model_id)
         for section_name, values in chosen[model_id][2].items():
@@ -395,9 +402,27 @@ def update_catalog(
                 continue
             for field_name, new in values.items():
                 old = getattr(section, field_name)
+                compared += old is not None
                 if _differs(old, new):
                     changes.append(FactChange(model_id, section_name, field_name, old, new))
+    return _Comparison(shown, document_format, len(offers), sorted(chosen), changes, compared)
 
+
+def update_catalog(
+    source: str,
+    *,
+    dry_run: bool = False,
+    timeout: float = 30.0,
+    today: dt.date | None = None,
+    catalog: Catalog | None = None,
+) -> UpdateResult:
+    """Refresh prices and limits from `source` (URL or file) into the overrides file.
+
+    Returns what changed (old -> new, per fact). With `dry_run`, nothing is written. Raises
+    `CatalogUpdateError` when the document cannot be fetched or has an unexpected shape.
+    """
+    found = _compare(source, timeout, catalog)
+    shown, changes = found.shown, found.changes
     path = overrides_path()
     written = False
     if changes and not dry_run:
@@ -410,10 +435,48 @@ def update_catalog(
         written = True
     return UpdateResult(
         source=shown,
-        document_format=document_format,
-        models_in_document=len(offers),
-        matched=sorted(chosen),
+        document_format=found.document_format,
+        models_in_document=found.models_in_document,
+        matched=found.matched,
         changes=changes,
         overrides_file=path,
         written=written,
+    )
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The catalog's facts re-checked against a local copy of a public source.
+
+    `disagreements` are facts both sides state with different values (`old` is the catalog's,
+    `new` the source's); a fact only the source states is listed too (`old` None: the catalog
+    does not know it). `agreement` is the share of facts stated on both sides that agree."""
+
+    source: str
+    document_format: DocumentFormat
+    models_in_document: int
+    matched: list[str]
+    compared: int
+    disagreements: list[FactChange]
+
+    @property
+    def agreement(self) -> float | None:
+        differing = sum(1 for d in self.disagreements if d.old is not None)
+        return (self.compared - differing) / self.compared if self.compared else None
+
+
+def verify_catalog(
+    source: str, *, timeout: float = 30.0, catalog: Catalog | None = None
+) -> VerifyResult:
+    """Re-check every price, context window and output limit the catalog states against
+    `source` (a models.dev `api.json` or OpenRouter model list: a file or URL), with the same
+    matching and the same authority rules as `update_catalog`; nothing is written."""
+    found = _compare(source, timeout, catalog)
+    return VerifyResult(
+        source=found.shown,
+        document_format=found.document_format,
+        models_in_document=found.models_in_document,
+        matched=found.matched,
+        compared=found.compared,
+        disagreements=found.changes,
     )
