@@ -322,3 +322,18 @@ def test_two_concurrent_evals_send_each_request_at_most_once(
                 (runs[-1][0],),
             ).fetchone()[0]
         assert len(runs) == 2 and shared > 0
+
+
+# Counting ------------------------------------------------------------------------------------
+
+
+def test_calls_made_counts_every_http_attempt_retries_included(tmp_path: Path) -> None:
+    flaky = CountingServer(MockServerConfig(error_rate=0.3, error_status=503, tokens=2))
+    with ServerThread(flaky.app) as thread:
+        flaky.url = thread.url
+        spec = load_spec(write_spec(tmp_path, flaky.candidate(), n=10))
+        with open_store(tmp_path / "db.sqlite") as store:
+            outcome = evaluate(spec, store)
+    sent = sum(flaky.requests.values())
+    assert sent > 10  # some were retried (the mock's errors are seeded)
+    assert outcome.calls_made == sent

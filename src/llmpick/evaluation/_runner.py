@@ -136,6 +136,10 @@ class RunOptions:
     # Return the newest *finished* run of exactly this work instead of starting a new one (what
     # `decide` does after an `eval`): nothing is called, and the outcome says `reused`.
     reuse_finished: bool = False
+    # In-process models keep the KV cache of the head every prompt shares (system prompt,
+    # few-shot examples) and compute only each item's tail, with the same answers; False
+    # recomputes the head for every item (not part of the run's identity: answers are equal).
+    prefix_reuse: bool = True
 
 
 @dataclass
@@ -536,11 +540,14 @@ class _CandidateRun:
         self.keyer = CacheKeyer(self.identity, self.params.output_affecting())
         self.writer = _ResultWriter(store, run_id, lease.holder if lease else None)
         self.in_process = bool(config) and provider_class(config["kind"]).in_process
+        self.sampling: dict[str, Any] | None = None
 
     def record(self) -> CandidateRecord:
         record = self._record()
         if self.evidence is not None:  # at which concurrency latency was measured, and why
             record.config["latency_concurrency"] = self.evidence.to_dict()
+        if self.sampling is not None:  # every setting the model decoded with
+            record.config["sampling"] = self.sampling
         return record
 
     def _record(self) -> CandidateRecord:
@@ -562,7 +569,11 @@ class _CandidateRun:
         self.sink.start(label, total, len(done))
         assert self.planned.provider_config is not None
         try:
-            provider = create_provider(self.planned.provider_config)
+            config = self.planned.provider_config
+            if config.get("kind") == "llamacpp" and not self.options.prefix_reuse:
+                config = {**config, "prefix_reuse": False}
+            provider = create_provider(config)
+            self.sampling = provider.sampling_settings(self.params)
         except (ProviderError, ValueError) as exc:
             self.fatal = str(exc)
             self.sink.finish(label, "not measured")
@@ -702,15 +713,15 @@ class _CandidateRun:
             try:
                 response = await provider.generate(job.prompt, self.params)
             except _FATAL as exc:
-                self.outcome.calls_made += _attempts(exc)
+                self.outcome.calls_made += exc.attempts  # HTTP requests, retries included
                 self.fatal_calls += 1
                 self.fatal = str(exc)
                 continue
             except ProviderError as exc:
-                self.outcome.calls_made += _attempts(exc)
+                self.outcome.calls_made += exc.attempts  # HTTP requests, retries included
                 self._save_error(job, exc)
                 continue
-            self.outcome.calls_made += _attempts(response)
+            self.outcome.calls_made += response.attempts
             answer = answer_of(response)
             result = await self._result(job, answer, from_cache=False)
             result.cache_entry = (job.key, answer.to_json())
@@ -873,12 +884,6 @@ class _ResultWriter:
             if self.failure is not None:
                 raise self.failure
             await asyncio.sleep(self._delay_s)
-
-
-def _attempts(outcome: object) -> int:
-    """HTTP attempts behind a response or error (the providers count retries)."""
-    attempts = getattr(outcome, "attempts", 1)
-    return attempts if isinstance(attempts, int) else 1
 
 
 async def _score(scorer: Scorer, sample: Sample, env: ModelCaller) -> Score:
