@@ -281,16 +281,23 @@ def compare(
 @runs_app.command("export")
 def export(
     run: str = typer.Argument("latest", help="Run id or `latest`."),
-    format: str = typer.Option("jsonl", "--format", "-f", help="csv or jsonl."),
+    format: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="csv, jsonl or json (default: from -o's extension, else jsonl).",
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default: stdout)."),
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Export every response with its item, timings, cost and scores (one row per response).
 
-    Example: llmpick runs export latest --format csv -o results.csv
+    The format follows the output file's extension (.csv, .jsonl/.ndjson, .json: one JSON
+    array); a --format that contradicts it is refused rather than writing JSONL into a .csv.
+
+    Example: llmpick runs export latest -o results.csv
     """
-    if format not in ("csv", "jsonl"):
-        fail(f"unknown format {format!r}; use csv or jsonl")
+    format = _export_format(format, output)
     with _open(db) as store:
         run_id = _run_id(store, run)
         record = store.get_run(run_id)
@@ -330,6 +337,9 @@ def export(
         if format == "jsonl":
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif format == "json":
+            json.dump(rows, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
         else:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["run_id"])
             writer.writeheader()
@@ -339,6 +349,33 @@ def export(
             handle.close()
     if output:
         console.print(f"Wrote {len(rows)} rows to {output}", highlight=False, markup=False)
+
+
+_EXPORT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+
+
+def _export_format(given: str | None, output: Path | None) -> str:
+    """The export format: --format, else the output file's extension, else JSONL; a
+    contradiction between the two, or an extension no format has, is a user error."""
+    known = sorted(set(_EXPORT_FORMATS.values()))
+    if given is not None and given not in known:
+        fail(f"unknown format {given!r}; use one of: {', '.join(known)}")
+    if output is None:
+        return given or "jsonl"
+    implied = _EXPORT_FORMATS.get(output.suffix.lower())
+    if implied is None:
+        if given is not None:
+            return given
+        fail(
+            f"cannot tell the format of {output} from its extension "
+            f"{output.suffix or '(none)'}; name the file .csv, .jsonl or .json, or pass --format"
+        )
+    if given is not None and given != implied:
+        fail(
+            f"--format {given} contradicts {output.name} (a {implied} file name); "
+            f"drop --format or name the file .{given}"
+        )
+    return implied
 
 
 # Rendering (shared with `llmpick eval`) ----------------------------------------------------------
