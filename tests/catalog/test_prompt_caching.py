@@ -34,7 +34,7 @@ def _cached_bill(pricing: Pricing, input_tokens: float, price: float) -> float:
 
 # One model per vendor with a sourced minimum, and that minimum.
 VENDORS = [
-    ("openai/gpt-4o-mini", 1024),
+    ("openai/gpt-6-luna", 1024),
     ("anthropic/claude-haiku-4-5", 4096),
     ("anthropic/claude-sonnet-4-5", 1024),
     ("google/gemini-3.8-flash", 4096),
