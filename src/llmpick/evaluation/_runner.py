@@ -402,12 +402,13 @@ def _judge_outcome(outcome: RunOutcome, measured: Sequence[_CandidateRun]) -> No
 def _end_run(
     store: Store, run_id: str, status: Any, reason: str, records: Sequence[CandidateRecord]
 ) -> None:
-    """Record how the run ended; when the store cannot be written (locked for good), the run
-    stays `running` with its lease expiring, which is resumable too."""
+    """Record how the run ended, waiting for a lock one busy timeout at most (Ctrl-C must not
+    hang behind a backup); when the store cannot be written, the run stays `running` with its
+    lease expiring, which is resumable too."""
     try:
         if records:
-            store.save_candidates(run_id, records)
-        store.set_run_status(run_id, status, reason)
+            store.save_candidates(run_id, records, wait=False)
+        store.set_run_status(run_id, status, reason, wait=False)
     except StoreError:
         pass
 

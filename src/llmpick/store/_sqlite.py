@@ -212,10 +212,13 @@ class SqliteStore:
         ).fetchone()
         return self._run(row) if row else None
 
-    def set_run_status(self, run_id: str, status: RunStatus, error: str | None = None) -> None:
-        """Set the status; `error` says why a run ended failed or interrupted (cleared else)."""
+    def set_run_status(
+        self, run_id: str, status: RunStatus, error: str | None = None, *, wait: bool = True
+    ) -> None:
+        """Set the status; `error` says why a run ended failed or interrupted (cleared else).
+        `wait=False`: one busy timeout at most (a run being interrupted must stop promptly)."""
         finished = _now_iso() if status != "running" else None
-        with self._write():
+        with self._write(wait=wait):
             self._db.execute(
                 "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?",
                 (status, finished, error, run_id),
@@ -353,8 +356,10 @@ class SqliteStore:
 
     # candidates and items --------------------------------------------------------------------
 
-    def save_candidates(self, run_id: str, candidates: Sequence[CandidateRecord]) -> None:
-        with self._write():
+    def save_candidates(
+        self, run_id: str, candidates: Sequence[CandidateRecord], *, wait: bool = True
+    ) -> None:
+        with self._write(wait=wait):
             self._db.executemany(
                 "INSERT OR REPLACE INTO candidates (run_id, label, position, status, reason, "
                 "provider, model, catalog_id, config_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
