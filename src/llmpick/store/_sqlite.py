@@ -119,9 +119,12 @@ class SqliteStore:
         # Refuse a newer schema before anything (even the journal mode) is written to the file.
         recorded = applied_migrations(self._db)
         self._refuse_newer(recorded or [])
-        writable = str(self.path) == ":memory:" or os.access(self.path, os.W_OK)
-        if recorded is not None and not writable:
-            raise _read_only(self.path, "the file is not writable")
+        if recorded is not None and str(self.path) != ":memory:":
+            # WAL mode writes two files beside the database, so its folder must be writable too.
+            if not os.access(self.path, os.W_OK):
+                raise _read_only(self.path, "the file is not writable")
+            if not os.access(self.path.parent, os.W_OK):
+                raise _read_only(self.path, f"its folder {self.path.parent} is not writable")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
