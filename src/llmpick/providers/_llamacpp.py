@@ -1,11 +1,29 @@
 """llama.cpp in-process (llama-cpp-python), for a GGUF path or a model bundled on PyPI.
 
 Generation runs on one worker thread per provider, so the event loop never blocks and calls to
-one model run one at a time. The KV cache is cleared before every call: with a cached prefix
-llama.cpp may answer the same prompt differently, and temperature 0 must be deterministic.
+one model run one at a time.
+
+Prefix reuse. Evaluation prompts share a long head (system prompt and few-shot examples); only
+the item at the end changes. Each prompt's shared head is found from the prompt alone (the tokens
+it has in common with the same prompt whose last turn is empty, or, for a completion prompt, the
+text up to its last blank line), so the split never depends on which prompt came before. The head
+is evaluated once from an empty KV cache as its own batch and kept in positions [0, P) of the
+cache; every later prompt with the same head drops what follows P and evaluates only its own
+tail. That is the same computation for every prompt in any order, and on llama.cpp's CPU
+kernels it gives bit-identical logits to evaluating the whole prompt from an empty cache (checked
+by tests/providers/test_llamacpp_prefix.py and benchmarks/bench_local.py), so answers and cache
+keys do not depend on the switch. What llama.cpp does by itself (reusing the longest common prefix
+with whatever ran before) is not used: that split moves with the previous prompt. Where equality
+is not guaranteed (GPU offload, recurrent or hybrid memory) reuse is off and `prefix_reuse_note`
+says why; `prefix_reuse: false` turns it off for a run.
+
+Sampling is explicit: `SAMPLING` (plain temperature sampling, no repeat penalty, the llama.cpp
+and vLLM defaults) is sent on every call, `llmpick serve` starts its server with the same
+defaults, and `sampling_settings()` is what a run records.
 
 Token usage is exact for the prompt (we tokenize it ourselves) and re-tokenized for the answer;
-both are labelled "tokenizer".
+both are labelled "tokenizer". `Usage.cached_input_tokens` is the reused head: the prompt tokens
+computed for a call are `input_tokens - cached_input_tokens`.
 """
 
 from __future__ import annotations
@@ -34,7 +52,25 @@ from llmpick.providers._types import (
     Usage,
 )
 
-__all__ = ["LlamaCppConfig", "LlamaCppProvider", "import_llama_cpp"]
+__all__ = ["SAMPLING", "LlamaCppConfig", "LlamaCppProvider", "import_llama_cpp"]
+
+# Sampling beyond temperature/top_p/seed, the same in every llama.cpp runtime llmpick drives
+# (in-process, `llmpick serve`, requests to a llama.cpp server): plain temperature sampling as
+# the OpenAI API and vLLM define it. llama-cpp-python's own server defaults to repeat_penalty
+# 1.1 (its in-process API and llama.cpp's C++ server to 1.0); at temperature 0 that penalty
+# alone changed 9 of 60 quickstart answers between the two runtimes.
+SAMPLING: dict[str, float | int] = {
+    "top_k": 0,  # 0: off
+    "min_p": 0.0,
+    "typical_p": 1.0,
+    "repeat_penalty": 1.0,
+    "frequency_penalty": 0.0,
+    "presence_penalty": 0.0,
+}
+# top_p when the call gives none (1.0: off).
+DEFAULT_TOP_P = 1.0
+# A shared head shorter than this is not worth a separate batch.
+_MIN_PREFIX_TOKENS = 32
 
 _INSTALL = "pip install 'llmpick[local]'  (the first install compiles llama.cpp: ~10 min)"
 
@@ -62,6 +98,11 @@ class LlamaCppConfig(ProviderConfig):
     n_batch: int = Field(512, ge=1, description="Prompt tokens evaluated per batch.")
     n_gpu_layers: int = Field(0, description="Layers offloaded to a GPU (-1: all).")
     seed: int = Field(0, description="Sampling seed when the call gives none.")
+    prefix_reuse: bool = Field(
+        True,
+        description="Keep the KV cache of the head prompts share (system prompt, few-shot "
+        "examples) and evaluate only each prompt's own tail; answers are unchanged.",
+    )
     max_retries: int = 0
 
 
@@ -83,6 +124,10 @@ class LlamaCppProvider(Provider):
         self._add_bos = True
         self._mode: Literal["chat", "completion"] = "chat"
         self._load_lock = asyncio.Lock()
+        # The shared head whose KV occupies positions [0, len) of the cache, evaluated alone
+        # from an empty cache; None when the cache holds no reusable head.
+        self._head: tuple[int, ...] | None = None
+        self._reuse_note = None if self.config.prefix_reuse else "off (prefix_reuse: false)"
 
     @property
     def model_path(self) -> Path:
@@ -100,6 +145,21 @@ class LlamaCppProvider(Provider):
     @property
     def prompt_mode(self) -> Literal["chat", "completion"]:
         return self._mode
+
+    @property
+    def prefix_reuse_note(self) -> str | None:
+        """None while prefix reuse is on; otherwise why it is off (known once loaded)."""
+        return self._reuse_note
+
+    def sampling_settings(self, params: GenerateParams) -> dict[str, Any]:
+        """Every sampling setting a call with `params` runs with (what a run records)."""
+        return {
+            "temperature": params.temperature,
+            "top_p": params.top_p if params.top_p is not None else DEFAULT_TOP_P,
+            **SAMPLING,
+            "seed": params.seed if params.seed is not None else self.config.seed,
+            **dict(params.extra),
+        }
 
     async def load(self) -> None:
         """Load the model now (it otherwise loads on the first call)."""
@@ -145,27 +205,55 @@ class LlamaCppProvider(Provider):
             )
         self._add_bos = bool(llm._model.add_bos_token())
         self._mode = mode
+        if self._reuse_note is None:
+            self._reuse_note = _reuse_unsafe_because(llm, cfg)
         self._llm = llm
 
     def _prompt_tokens(self, prompt: Prompt, params: GenerateParams) -> tuple[list[int], list[str]]:
         """Token ids of the prompt and the stop strings (chat template's plus the caller's)."""
-        llm = self._llm
-        stops = list(params.stop)
+        text, add_bos, stops = self._prompt_text(prompt)
+        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+        return tokens, list(params.stop) + stops
+
+    def _prompt_text(self, prompt: Prompt) -> tuple[str, bool, list[str]]:
+        """The text the model reads, whether it needs a BOS token, the template's stops."""
+        stops: list[str] = []
         if self._mode == "chat":
             messages = [Message("user", prompt)] if isinstance(prompt, str) else list(prompt)
             formatted = self._formatter(
                 messages=[{"role": m.role, "content": m.content} for m in messages]
             )
-            text = formatted.prompt
-            add_bos = not formatted.added_special and self._add_bos
             if formatted.stop:
                 stops += [formatted.stop] if isinstance(formatted.stop, str) else formatted.stop
+            return formatted.prompt, not formatted.added_special and self._add_bos, stops
+        if isinstance(prompt, str):
+            return prompt, self._add_bos, stops
+        return _as_completion(prompt), self._add_bos, ["\n"]
+
+    def _head_length(self, prompt: Prompt, tokens: list[int]) -> int:
+        """How many leading tokens of `tokens` are the head this prompt shares with its
+        siblings, decided by the prompt alone: the tokens it has in common with the same prompt
+        whose last turn is empty (a completion prompt: its text up to the last blank line)."""
+        if isinstance(prompt, str):
+            cut = prompt.rfind("\n\n")
+            if cut < 0:
+                return 0
+            head_text, add_bos = prompt[: cut + 2], self._add_bos
         else:
-            text = prompt if isinstance(prompt, str) else _as_completion(prompt)
-            if not isinstance(prompt, str):
-                stops.append("\n")
-            add_bos = self._add_bos
-        return llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True), stops
+            messages = list(prompt)
+            if not messages:
+                return 0
+            last = messages[-1]
+            head_text, add_bos, _ = self._prompt_text([*messages[:-1], Message(last.role, "")])
+        head = self._llm.tokenize(head_text.encode("utf-8"), add_bos=add_bos, special=True)
+        n = 0
+        for a, b in zip(head, tokens, strict=False):
+            if a != b:
+                break
+            n += 1
+        # At least one token must follow the head: its logits start the answer.
+        n = min(n, len(tokens) - 1)
+        return n if n >= _MIN_PREFIX_TOKENS else 0
 
     async def _generate_once(
         self, prompt: Prompt, params: GenerateParams, emit: TextCallback | None
@@ -190,7 +278,7 @@ class LlamaCppProvider(Provider):
                 future.add_done_callback(lambda _: queue.put_nowait(None))
                 while (item := await queue.get()) is not None:
                     emit(item[0])
-            n_prompt, raw_finish, pieces, times = await future
+            n_prompt, n_reused, raw_finish, pieces, times = await future
         except BaseException:
             cancelled.set()
             raise
@@ -202,7 +290,7 @@ class LlamaCppProvider(Provider):
         return Response(
             text=text,
             finish_reason=_FINISH.get(raw_finish, "other"),
-            usage=Usage(n_prompt, n_output, "tokenizer"),
+            usage=Usage(n_prompt, n_output, "tokenizer", n_reused),
             timings=timings,
             model=self.model,
             provider=self.kind,
@@ -215,8 +303,9 @@ class LlamaCppProvider(Provider):
         params: GenerateParams,
         on_piece: Callable[[str, float], None] | None,
         cancelled: threading.Event,
-    ) -> tuple[int, str, list[str], list[float]]:
-        """Runs on the worker thread: one streamed completion from a clean KV cache."""
+    ) -> tuple[int, int, str, list[str], list[float]]:
+        """Runs on the worker thread: one streamed completion; returns (prompt tokens, of
+        them taken from the cache, finish reason, text pieces, their times)."""
         llm = self._llm
         tokens, stops = self._prompt_tokens(prompt, params)
         budget = self.config.n_ctx - len(tokens)
@@ -228,24 +317,24 @@ class LlamaCppProvider(Provider):
                 provider=self.kind,
                 model=self.model,
             )
-        llm.reset()
-        if hasattr(llm, "_ctx") and hasattr(llm._ctx, "kv_cache_clear"):
-            llm._ctx.kv_cache_clear()
+        try:
+            reused = self._prepare_cache(prompt, tokens)
+        except (ValueError, RuntimeError) as exc:
+            self._clear_cache()
+            raise ProviderError(
+                f"llama.cpp failed: {exc}", provider=self.kind, model=self.model
+            ) from None
         finish = "stop"
         pieces: list[str] = []
         times: list[float] = []
         clock = time.perf_counter
         try:
+            # With the head in place (n_tokens == its length), llama-cpp-python's own prefix
+            # match keeps exactly that head and evaluates the rest; otherwise n_tokens is 0.
             stream = llm.create_completion(
-                prompt=tokens,
-                max_tokens=max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p if params.top_p is not None else 0.95,
-                stop=stops or None,
-                seed=params.seed if params.seed is not None else self.config.seed,
-                stream=True,
-                **dict(params.extra),
-            )
+                prompt=tokens, max_tokens=max_tokens, stop=stops or None, stream=True,
+                **self.sampling_settings(params),
+            )  # fmt: skip
             for chunk in stream:
                 choice = chunk["choices"][0]
                 text = choice["text"]
@@ -261,10 +350,36 @@ class LlamaCppProvider(Provider):
                     finish = "cancelled"
                     break
         except (ValueError, RuntimeError) as exc:
+            self._clear_cache()
             raise ProviderError(
                 f"llama.cpp failed: {exc}", provider=self.kind, model=self.model
             ) from None
-        return len(tokens), finish, pieces, times
+        if finish == "cancelled":
+            self._clear_cache()  # the generator stopped mid-way; start the next call clean
+        return len(tokens), reused, finish, pieces, times
+
+    def _clear_cache(self) -> None:
+        llm = self._llm
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        self._head = None
+
+    def _prepare_cache(self, prompt: Prompt, tokens: list[int]) -> int:
+        """Leave the KV cache holding this prompt's head (or nothing); return the number of
+        prompt tokens taken from the cache."""
+        llm = self._llm
+        n_head = self._head_length(prompt, tokens) if self._reuse_note is None else 0
+        if n_head == 0:
+            self._clear_cache()
+            return 0
+        head = tuple(tokens[:n_head])
+        if head == self._head and llm.n_tokens >= n_head:
+            llm.n_tokens = n_head  # generate() drops the cache after it, then evaluates on
+            return n_head
+        self._clear_cache()
+        llm.eval(head)
+        self._head = head
+        return 0
 
     async def list_models(self) -> list[str]:
         return [self.model]
@@ -275,6 +390,21 @@ class LlamaCppProvider(Provider):
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._executor, llm.close)
         self._executor.shutdown(wait=False)
+
+
+def _reuse_unsafe_because(llm: Any, config: LlamaCppConfig) -> str | None:
+    """Why keeping a prompt head in the cache could change answers here; None when it cannot.
+
+    On the CPU, llama.cpp computes each token's row independently of how tokens are batched, so
+    a head evaluated alone and a tail evaluated after it give the logits of one whole-prompt
+    batch. GPU kernels pick algorithms by batch size, and recurrent or hybrid models cannot drop
+    the part of their state that follows the head.
+    """
+    if config.n_gpu_layers != 0:
+        return "off: GPU kernels change with batch size, so a reused head may change answers"
+    if getattr(llm, "_is_recurrent", False) or getattr(llm, "_is_hybrid", False):
+        return "off: a recurrent or hybrid model's state cannot be cut back to the head"
+    return None
 
 
 def _as_completion(messages: list[Message] | Any) -> str:
