@@ -17,6 +17,7 @@ from llmpick.hardware import (
     interconnect_seconds_per_step,
     kv_cache_bytes,
     parse_hardware,
+    quantization_in_name,
     runtime_for,
 )
 from llmpick.spec import Spec
@@ -187,3 +188,17 @@ def test_of_the_hardware_on_hand_the_cheapest_at_the_spec_volume_is_chosen() -> 
 
     assert placed("meta/llama-3.1-8b-instruct")["hardware"] == "1xL4"
     assert placed("local/smollm2-135m-instruct")["hardware"] == "cpu:16GB"
+
+
+def test_a_gguf_file_is_placed_in_the_quantization_its_name_says() -> None:
+    assert quantization_in_name("Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf") == "q4_k_m"
+    assert quantization_in_name("SmolLM2-135M-Instruct.Q4_1.gguf") == "q4_1"
+    assert quantization_in_name("model-f16.gguf") == "fp16"
+    assert quantization_in_name("model.gguf") is None
+    candidate = {
+        "name": "mine",
+        "gguf": {"path": "models/Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"},
+        "catalog_id": "meta/llama-3.1-8b-instruct",
+    }
+    verdict = check_spec(_spec(candidate, ["cpu:16GB"])).verdicts[0]
+    assert verdict.eligible and verdict.placement["quantization"] == "q4_k_m"

@@ -22,7 +22,7 @@ from llmpick.costs import (
     self_hosted_monthly_cost,
     serving_shape,
 )
-from llmpick.hardware import FitReport, fit_model
+from llmpick.hardware import FitReport, fit_model, quantization_in_name
 from llmpick.spec import Spec
 
 # Cloud configurations tried, cheapest first, when the hardware on hand is not enough.
@@ -77,8 +77,12 @@ def check_hardware(c: ResolvedCandidate, spec: Spec) -> RuleResult | None:
     infra = spec.constraints.infrastructure
     context, concurrency = serving_shape(spec)
     shape = f"{context:,}-token context x {concurrency} concurrent requests"
-    # A model whose weights ship in one quantization (a bundled GGUF) is served in that one.
+    # A model whose weights ship in one quantization (a bundled GGUF, a GGUF file named for its
+    # type) is served in that one.
     shipped = c.entry.local.quantization if c.entry and c.entry.local else None
+    gguf = c.candidate.gguf
+    if gguf is not None and gguf.path is not None:
+        shipped = quantization_in_name(gguf.path.name) or shipped
     quant = c.candidate.quantization or shipped
 
     def fit(hardware: str) -> FitReport:

@@ -57,6 +57,7 @@ from llmpick.hardware._quantization import (
     UnknownQuantizationError,
     get_quantization,
     kv_cache_bytes_per_value,
+    quantization_in_name,
 )
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "kv_cache_bytes",
     "kv_cache_bytes_per_value",
     "parse_hardware",
+    "quantization_in_name",
     "runtime_for",
     "runtime_overhead_bytes",
     "vocab_matrix_params",

@@ -17,6 +17,7 @@ LM head in 16 bit. ``Quantization`` records both the bulk bits and those excepti
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -187,6 +188,18 @@ def get_quantization(name: str) -> Quantization:
         raise UnknownQuantizationError(
             f"unknown quantization {name!r}; use one of: {known} (aliases: int8 -> q8_0)"
         ) from None
+
+
+def quantization_in_name(filename: str) -> str | None:
+    """The quantization a GGUF file's name states (``...-Q4_K_M.gguf`` -> ``q4_k_m``), the
+    convention of llama.cpp's quantize tool and of published GGUFs; None if it names none."""
+    stem = filename.rsplit("/", 1)[-1].lower().removesuffix(".gguf")
+    for part in reversed(re.split(r"[-.]", stem)):
+        try:
+            return get_quantization(part).name
+        except UnknownQuantizationError:
+            continue
+    return None
 
 
 def kv_cache_bytes_per_value(kv_cache_dtype: str) -> float:
