@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llmpick.hardware import HardwareSpec, cpu_host_for
+from llmpick.hardware import HardwareSpec, cpu_host_for, parse_hardware
 from llmpick.spec._models import InfrastructureConstraints, VolumeNeed
 
 HOURS_PER_MONTH = 730.0
@@ -57,8 +57,6 @@ class HardwarePrice:
 
 def hardware_price(hardware: HardwareSpec, infra: InfrastructureConstraints) -> HardwarePrice:
     """The hourly price of one of `hardware`'s devices: the spec's, else the table's, else none."""
-    from llmpick.hardware import parse_hardware
-
     device = hardware.device
     for name, price in infra.gpu_usd_per_hour.items():
         if parse_hardware(name).device.id == device.id:
@@ -181,8 +179,6 @@ def self_hosted_monthly_cost(
 
 
 def _purchase_price(hardware: HardwareSpec, infra: InfrastructureConstraints) -> float | None:
-    from llmpick.hardware import parse_hardware
-
     for name, price in infra.hardware_purchase_usd.items():
         try:
             if parse_hardware(name).device.id == hardware.device.id:
