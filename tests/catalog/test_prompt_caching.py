@@ -116,3 +116,20 @@ def test_the_quickstart_prompt_is_too_short_to_cache_anywhere(bundled_catalog: C
     for entry in bundled_catalog:
         if entry.pricing is not None and entry.pricing.cached_input_usd_per_mtok is not None:
             assert not api_monthly_cost(entry.pricing, volume).cache_discount_applied, entry.id
+
+
+def test_the_candidate_cost_states_why_the_cached_share_pays_full_price() -> None:
+    from llmpick.constraints import check_spec
+    from llmpick.costs import cost_candidate
+    from llmpick.spec import Spec
+
+    spec = Spec.model_validate(
+        {
+            "needs": {"volume": {"mean_input_tokens": 350, "cacheable_input_share": 0.6}},
+            "candidates": ["openai/gpt-6-luna"],
+        }
+    )
+    (verdict,) = check_spec(spec).verdicts
+    cost = cost_candidate(verdict, spec)
+    assert any("minimum cacheable length of 1,024 tokens" in a for a in cost.assumptions)
+    assert not any("of input at the cached price" in a for a in cost.assumptions)

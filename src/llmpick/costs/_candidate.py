@@ -161,7 +161,12 @@ def cost_candidate(
             assumptions=[
                 f"{pricing.provider} list prices: ${pricing.input_usd_per_mtok:g} in / "
                 f"${pricing.output_usd_per_mtok:g} out per million tokens",
-                f"{volume.cacheable_input_share:.0%} of input at the cached price",
+                # Below the vendor's minimum cacheable prefix, or with no cached price, the
+                # bill says why the cached share pays the full input price.
+                *(
+                    cost.cache_notes
+                    or [f"{volume.cacheable_input_share:.0%} of input at the cached price"]
+                ),
             ],
             at_volume=api_at,
             uncertainty=0.1,
