@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from llmpick.cli._output import console, err_console, fail, print_json
 from llmpick.cli.runs_commands import DB_HELP, render_summary
 
 if TYPE_CHECKING:
+    from llmpick.evaluation import RunSummary
     from llmpick.store import LoadTestRecord
 
 
@@ -55,11 +57,22 @@ def eval_command(
     skip_bad_rows: bool = typer.Option(
         False, "--skip-bad-rows", help="Skip unusable dataset rows instead of stopping."
     ),
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    progress: bool = typer.Option(
+        True, "--progress/--no-progress", help="Show progress (plain lines when piped)."
+    ),
+    fail_under: float | None = typer.Option(
+        None,
+        "--fail-under",
+        help="Exit 1 when the best measured candidate's primary metric (mean) is below this; "
+        "with --candidate, the best of those named.",
+    ),
 ) -> None:
     """Evaluate the spec's candidates on its dataset; resumes an interrupted identical run.
 
-    Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20
+    Exit status: 0 done; 1 every call failed, or --fail-under X and no measured candidate
+    (of those evaluated) has a primary-metric mean of at least X; 2 bad input; 130 interrupted.
+
+    Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20 --fail-under 0.8
     """
     from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
     from llmpick.loadtest import latest_load_tests
@@ -120,3 +133,29 @@ def eval_command(
     if outcome.every_call_failed:
         # Nothing was measured: a script running `eval` must not take this for success.
         fail(f"every call failed; the first error: {outcome.first_error}", code=1)
+    if fail_under is not None:
+        _gate(summary, fail_under)
+
+
+def _gate(summary: RunSummary, threshold: float) -> None:
+    """`--fail-under`: the run passes when its best measured candidate's primary metric mean
+    reaches `threshold` (the candidates evaluated are those `--candidate` named, or all)."""
+    metric = summary.primary_metric
+    means = {
+        c.label: c.metrics[metric].mean
+        for c in summary.candidates
+        if c.measured and metric in c.metrics and c.metrics[metric].mean is not None
+    }
+    if not means:
+        fail(f"--fail-under {threshold:g}: no candidate has a measured {metric}", code=1)
+    best = max(means, key=lambda label: means[label] or 0.0)
+    value = means[best] or 0.0
+    if value < threshold:
+        fail(
+            f"--fail-under {threshold:g}: the best {metric} is {value:.3f} ({best}), below it",
+            code=1,
+        )
+    err_console.print(
+        Text(f"--fail-under {threshold:g}: {best} reaches {metric} {value:.3f}"),
+        highlight=False,
+    )

@@ -35,7 +35,7 @@ from llmpick.evaluation._dataset import (
     select_items,
 )
 from llmpick.evaluation._judge import LlmJudge, parse_verdict
-from llmpick.evaluation._progress import RichProgress
+from llmpick.evaluation._progress import PlainProgress, RichProgress
 from llmpick.evaluation._prompts import COMPLETION_STOP, PromptBuilder, PromptError
 from llmpick.evaluation._runner import (
     EvaluationError,
@@ -89,6 +89,7 @@ __all__ = [
     "ModelCall",
     "PairedComparison",
     "Percentiles",
+    "PlainProgress",
     "PlannedCandidate",
     "ProgressSink",
     "PromptBuilder",
