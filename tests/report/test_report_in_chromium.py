@@ -82,7 +82,7 @@ async def test_hostile_model_output_runs_nothing_while_paging(
     assert states[-1]["status"] == "Items 101–120 of 120 · page 3 of 3"
     shown = "".join(s["payloadText"] for s in states)
     assert PAYLOAD_SCRIPT in shown and PAYLOAD_IMG in shown  # shown literally, as text
-    assert "error: HTTP 500: <b>upstream</b> & failed" in shown
+    assert "error: ServerError: HTTP 500: <b>upstream</b> & failed" in shown
     assert {s["pwned"] for s in states} == {"undefined"}
     assert {s["images"] for s in states} == {0}
     assert {s["scripts"] for s in states} == {2}  # the inert JSON and the page's own script
@@ -157,4 +157,63 @@ async def test_large_report_pages_through_10k_items(large_report: Path) -> None:
     assert first["items"] == 50 and first["truncatedMarks"] > 0
     assert last["status"] == "Items 9,951–10,000 of 10,000 · page 200 of 200"
     assert PAYLOAD_SCRIPT in last["payloadText"] and last["pwned"] == "undefined"
+    assert page.errors == []
+
+
+LAYOUT = r"""(() => {
+  const out = {wide_tables: [], clipped_text: [], nav: []};
+  for (const box of document.querySelectorAll('main .scroll')) {
+    if (box.scrollWidth > box.clientWidth + 1) out.wide_tables.push(box.parentElement.id);
+  }
+  for (const svg of document.querySelectorAll('svg[data-chart]')) {
+    const frame = svg.getBoundingClientRect();
+    for (const text of svg.querySelectorAll('text')) {
+      const r = text.getBoundingClientRect();
+      if (r.left < frame.left - 1 || r.top < frame.top - 1 || r.right > frame.right + 1
+          || r.bottom > frame.bottom + 1 || text.textContent.endsWith('…')) {
+        out.clipped_text.push(svg.dataset.chart + ': ' + text.textContent);
+      }
+    }
+  }
+  out.nav = Array.from(document.querySelectorAll('nav.toc a')).map(a => a.textContent);
+  return out;
+})()"""
+
+
+async def test_at_1400_px_tables_fit_and_no_chart_label_is_cut(out_dir: Path) -> None:
+    from .conftest import edited
+
+    levels = [(1, 1.2, 90.0), (4, 4.4, 120.0), (16, 28.9, 560.0), (64, 40.0, 3811.0)]
+    load_test = {
+        "candidate": "meta/llama-3.1-8b-instruct",
+        "id": "lt-1",
+        "hardware": "1xL4",
+        "requests_per_s": 28.9,
+        "concurrency": 16,
+        "source": "load test lt-1",
+        "slo": {"ttft_p95_ms": 300, "e2e_p95_ms": 600},
+        "levels": [
+            {"concurrency": c, "requests_per_s": r, "e2e_p95_ms": e, "meets_slo": e <= 600}
+            for c, r, e in levels
+        ],
+    }
+    decision = edited(make_decision(60, 10), lambda d: d.update(load_tests=[load_test]))
+    files = write_report(decision, out_dir)
+    assert CHROMIUM is not None
+
+    async with open_page(CHROMIUM) as page:
+        await page.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=1400,
+            height=1000,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        await page.navigate(files.html.as_uri())
+        layout = await page.evaluate(LAYOUT)
+
+    # Ten candidates with long names (Mistral Small 3.1 24B Instruct (2503), ...).
+    assert layout["wide_tables"] == [], layout["wide_tables"]
+    assert layout["clipped_text"] == [], layout["clipped_text"]
+    assert "Load tests" in layout["nav"]
     assert page.errors == []

@@ -48,6 +48,10 @@ class Chart:
     notes: list[str] = field(default_factory=list)
 
 
+# Names longer than this are cut with an ellipsis in charts (the tables show them whole).
+_LABEL_CHARS = 48
+
+
 def _short(text: str, limit: int = 30) -> str:
     """A label that fits its chart; the full text stays in the tooltip and the tables."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -80,7 +84,11 @@ def _padded_log_domain(values: Sequence[float]) -> tuple[float, float]:
 
 def quality_cost_chart(decision: Mapping[str, Any]) -> Chart:
     """Quality (with 95% CI) against monthly cost on a log axis, and the Pareto front."""
-    width, height, left, right, top, bottom = 880, 440, 64, 250, 18, 380
+    names = [candidate_name(c) for c in eligible_candidates(decision)]
+    longest = min(max((len(n) for n in names), default=10), _LABEL_CHARS)
+    # Point labels run to the right of their point: the margin fits the longest one.
+    right = max(250, int(longest * 6.2) + 24)
+    width, height, left, top, bottom = 630 + right, 440, 64, 18, 380
     svg = Svg("quality-cost", width, height, "Quality against monthly cost, with the Pareto front")
     notes: list[str] = []
     plotted, skipped = [], []
@@ -139,8 +147,9 @@ def quality_cost_chart(decision: Mapping[str, Any]) -> Chart:
         if as_text(candidate.get("id")) == recommended and recommended:
             svg.element("circle", cx=px, cy=py, r=10, class_="recommended")
         svg.element("circle", cx=px, cy=py, r=5, class_="dot" if measured else "dot hollow")
-        label_y = _free_label_row(placed, px + 9, px + 9 + 6.2 * len(_short(name)), py - 7)
-        svg.text(px + 9, label_y, _short(name), class_="label")
+        label = _short(name, _LABEL_CHARS)
+        label_y = _free_label_row(placed, px + 9, px + 9 + 6.2 * len(label), py - 7)
+        svg.text(px + 9, label_y, label, class_="label")
         svg.close_group()
 
     lx = width - right + 16
@@ -321,8 +330,12 @@ def latency_chart(decision: Mapping[str, Any]) -> Chart:
                 series.append((metric, [p50, p50, p50, p50, p95 if p95 and p95 > 0 else p50], 0))
         if series:
             rows.append((candidate, latency, series))
-    row_height, left, right, top = 46, 190, 40, 18
-    width = 780
+    longest = min(
+        max((len(candidate_name(c)) + 7 for c, _, _ in rows), default=20), _LABEL_CHARS + 7
+    )
+    row_height, right, top = 46, 40, 18
+    left = max(190, int(longest * 6.6) + 16)  # the name column fits the longest name
+    width = 590 + left
     height = top + max(len(rows), 1) * row_height + 60
     svg = Svg("latency", width, height, "Latency per candidate: time to first token and end-to-end")
     if not rows:
@@ -342,7 +355,7 @@ def latency_chart(decision: Mapping[str, Any]) -> Chart:
         svg.text(
             left - 8,
             base + row_height / 2 + 4,
-            _short(name, 26) + ("" if measured else " (est.)"),
+            _short(name, _LABEL_CHARS) + ("" if measured else " (est.)"),
             class_="label",
             text_anchor="end",
         )
@@ -399,7 +412,11 @@ def category_quality_chart(decision: Mapping[str, Any], max_categories: int = 40
         for category in per_category:
             counts[str(category)] = counts.get(str(category), 0) + 1
     categories = sorted(counts)[:max_categories]
-    cell_w, cell_h, left, top = 72, 30, 190, 70
+    # The label column fits the longest candidate name (about 6.6 px a character at this size,
+    # up to 60 characters), so names are not cut to an ellipsis.
+    longest = max((len(candidate_name(c)) for c, _ in rows), default=10)
+    cell_w, cell_h, top = 72, 30, 70
+    left = int(min(max(longest, 20), 60) * 6.6) + 16
     width = max(left + len(categories) * cell_w + 20, 420)
     height = top + max(len(rows), 1) * cell_h + 20
     svg = Svg("category-quality", width, height, "Quality per dataset category")
@@ -419,7 +436,7 @@ def category_quality_chart(decision: Mapping[str, Any], max_categories: int = 40
     for row, (candidate, per_category) in enumerate(rows):
         y = top + row * cell_h
         name = candidate_name(candidate)
-        svg.text(left - 8, y + cell_h / 2 + 4, _short(name), class_="label", text_anchor="end")
+        svg.text(left - 8, y + cell_h / 2 + 4, _short(name, 60), class_="label", text_anchor="end")
         for column, category in enumerate(categories):
             x = left + column * cell_w
             cell = as_dict(per_category.get(category))
@@ -479,8 +496,20 @@ def capacity_chart(decision: Mapping[str, Any]) -> Chart:
     slo_lines = sorted({v for v in slos if v is not None})
     max_rate = max(r for _, points in curves for r, _, _ in points)
     max_ms = max([e for _, points in curves for _, e, _ in points] + slo_lines)
-    x = LinearScale(0.0, max_rate * 1.1, left, width - right)
-    y = LinearScale(0.0, max_ms * 1.1, bottom, top)
+    # Levels of a sweep span orders of magnitude (c=1 to c=256; 30 ms to 14 s): a linear axis
+    # squeezes the interesting low end into one corner, so a wide range gets a log axis.
+    rates = [r for _, points in curves for r, _, _ in points if r > 0]
+    latencies = [e for _, points in curves for _, e, _ in points if e > 0] + slo_lines
+    x: LinearScale | LogScale = (
+        LogScale(*_padded_log_domain(rates), left, width - right)
+        if rates and max(rates) > 10 * min(rates)
+        else LinearScale(0.0, max_rate * 1.1, left, width - right)
+    )
+    y: LinearScale | LogScale = (
+        LogScale(*_padded_log_domain(latencies), bottom, top)
+        if latencies and max(latencies) > 10 * min(latencies)
+        else LinearScale(0.0, max_ms * 1.1, bottom, top)
+    )
     svg.x_axis(x, bottom, "Requests per second served", _plain)
     svg.y_axis(y, left, width - right, "p95 end-to-end latency", _ms_tick)
     for slo in slo_lines:
