@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmpick._redact import redact_url
 from llmpick.spec import LoadedSpec, Spec, load_spec
 
 if TYPE_CHECKING:
@@ -222,7 +223,7 @@ def capacity_evidence(
             requests_per_s=test.requests_per_s,
             hardware=test.hardware,
             concurrency=test.concurrency,
-            source=f"load test {test.id} of {test.endpoint} on {test.hardware} "
+            source=f"load test {test.id} of {redact_url(test.endpoint)} on {test.hardware} "
             f"({test.created_at[:10]}: {test.requests_per_s:,.2f} requests/s at concurrency "
             f"{test.concurrency} within the SLO)",
             levels=tuple(

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 
 from llmpick import __version__
+from llmpick._redact import redact_url
 from llmpick.constraints import CheckReport
 from llmpick.costs import CapacityEvidence, cost_candidate
 from llmpick.decision._evidence import DatasetItem, Evidence, percentile
@@ -304,7 +304,7 @@ def _serving(cand: Contender) -> Serving | None:
     if endpoint is not None:
         kind, base_url, model, key_env = (
             endpoint.protocol,
-            _redact_url(endpoint.base_url),
+            redact_url(endpoint.base_url),
             endpoint.model,
             endpoint.api_key_env,
         )
@@ -322,18 +322,6 @@ def _serving(cand: Contender) -> Serving | None:
         hardware=str(placement["hardware"]) if placement.get("hardware") else None,
         quantization=str(placement["quantization"]) if placement.get("quantization") else None,
     )
-
-
-_SECRET_QUERY = re.compile(
-    r"([?&](?:[^=&#]*(?:key|token|secret|signature|sig|password|auth)[^=&#]*)=)[^&#]*",
-    re.IGNORECASE,
-)
-
-
-def _redact_url(url: str) -> str:
-    """A URL with any user:password and secret-looking query values replaced by ***."""
-    url = re.sub(r"//[^/@\s]+@", "//***@", url)
-    return _SECRET_QUERY.sub(r"\1***", url)
 
 
 def _latency(ev: Evidence | None) -> LatencyFigure:
