@@ -59,6 +59,7 @@ class Event:
     usage: dict[str, Any] | None = None
     raw: bytes | None = None
     payload: dict[str, Any] | None = None
+    more: bool = False  # another event arrived with this one: hold the write until the last
 
 
 @dataclass(slots=True)
@@ -270,31 +271,46 @@ class OpenAIPassThrough(GatewayBackend):
             except (aiohttp.ClientError, OSError) as exc:
                 raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
             done = False
-            lines = resp.content.__aiter__()
+            # Read whatever the network delivered, then parse every whole line in it: events
+            # that arrived together leave together (`more`), one write to the client for each
+            # read from upstream instead of one per event.
+            reads = resp.content.iter_any().__aiter__()
+            partial = b""
             try:
-                while True:
+                while not done:
                     try:
                         async with asyncio.timeout_at(deadline):
-                            line = await lines.__anext__()
+                            data_read = await reads.__anext__()
                     except StopAsyncIteration:
                         break
-                    if not line.startswith(b"data:"):
-                        continue
-                    event = _parse_event(line)
-                    if event is None:
-                        done = True
-                        break
-                    if event.usage:
-                        state.usage = event.usage
-                    if event.text:
-                        if state.first_token_at is None:
-                            state.first_token_at = time.perf_counter()
-                        state.text.append(event.text)
-                    if event.finish:
-                        state.finish = event.finish
-                    if state.first_token_at is not None or event.finish:
+                    lines = (partial + data_read).split(b"\n")
+                    partial = lines.pop()
+                    events = []
+                    for line in lines:
+                        if not line.startswith(b"data:"):
+                            continue
+                        event = _parse_event(line)
+                        if event is None:
+                            done = True
+                            break
+                        events.append(event)
+                    for i, event in enumerate(events):
+                        if event.usage:
+                            state.usage = event.usage
+                        if event.text:
+                            if state.first_token_at is None:
+                                state.first_token_at = time.perf_counter()
+                            state.text.append(event.text)
+                        if event.finish:
+                            state.finish = event.finish
+                        # The stream's last read goes out with the gateway's own tail in one
+                        # write, after the loop.
+                        event.more = done or i < len(events) - 1
+                        yield event
+                    if state.first_token_at is not None or state.finish:
                         deadline = loop.time() + self.config.stall_timeout_s
-                    yield event
+                if not done and partial.startswith(b"data:") and _parse_event(partial) is None:
+                    done = True  # `[DONE]` as the very last bytes, with no newline after it
                 if not done and state.finish is None:
                     raise BackendError("the upstream stream was cut off", kind="stream_error")
             except TimeoutError:

@@ -450,7 +450,7 @@ class Gateway:
                         }
                     )
                     await resp.prepare(request)
-                if resp is not None and pending:
+                if resp is not None and pending and not event.more:
                     await resp.write(b"".join(pending))
                     pending.clear()
         except (ConnectionResetError, asyncio.CancelledError):
@@ -505,8 +505,7 @@ class Gateway:
             )
         tail.append(b"data: [DONE]\n\n")
         with contextlib.suppress(ConnectionResetError):
-            await resp.write(b"".join(pending + tail))
-            await resp.write_eof()
+            await resp.write_eof(b"".join(pending + tail))  # one send with the last chunk
         out.outcome, out.status = "ok", 200
         out.text = "".join(state.text)
         if state.first_token_at is not None:
@@ -538,7 +537,9 @@ class Gateway:
         usage_only = event.usage is not None and not event.text and not event.finish
         if usage_only and not usage_asked:
             return b""
-        if event.raw is not None and restorer is None:
+        # Untouched bytes when nothing needs restoring: no placeholder can start in this text.
+        untouched = restorer is None or (restorer.idle and "<" not in event.text)
+        if event.raw is not None and untouched:
             if not usage_asked and event.usage is not None and event.payload is not None:
                 payload = {k: v for k, v in event.payload.items() if k != "usage"}
                 return sse(payload)
@@ -549,12 +550,13 @@ class Gateway:
             if held:
                 text += held
         if event.payload is not None:
-            payload = json.loads(json.dumps(event.payload))
-            choices = payload.get("choices") or []
+            payload = dict(event.payload)  # the event is ours: change only what we rewrite
+            choices = [dict(c) for c in payload.get("choices") or []]
+            payload["choices"] = choices
             if choices:
-                if chat and "delta" in choices[0]:
+                if chat and isinstance(choices[0].get("delta"), dict):
                     if choices[0]["delta"].get("content") is not None:
-                        choices[0]["delta"]["content"] = text
+                        choices[0]["delta"] = {**choices[0]["delta"], "content": text}
                 elif "text" in choices[0]:
                     choices[0]["text"] = text
             if not usage_asked:

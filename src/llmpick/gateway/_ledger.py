@@ -26,8 +26,19 @@ from llmpick.gateway._config import Budget
 __all__ = ["BudgetBook", "Ledger", "RequestRow", "Reservation", "ShadowRow", "utc_day"]
 
 
+_DAY_CACHE: list[Any] = [-1, ""]
+
+
 def utc_day(at: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if at is None else at, UTC).strftime("%Y-%m-%d")
+    """The UTC date (YYYY-MM-DD) budgets count in; computed once per second on the hot path."""
+    now = time.time() if at is None else at
+    second = int(now)
+    if at is None and _DAY_CACHE[0] == second:
+        return str(_DAY_CACHE[1])
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
+    if at is None:
+        _DAY_CACHE[:] = [second, day]
+    return day
 
 
 @dataclass(slots=True)

@@ -245,6 +245,11 @@ class Restorer:
         self._redactor = redactor
         self._held = ""
 
+    @property
+    def idle(self) -> bool:
+        """Nothing held back: text without `<` passes through unchanged."""
+        return not self._held
+
     def feed(self, text: str) -> str:
         text = self._held + text
         self._held = ""
