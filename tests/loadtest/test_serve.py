@@ -36,7 +36,7 @@ def test_an_unknown_model_is_a_one_line_error() -> None:
 def test_dry_run_prints_the_server_command() -> None:
     result = runner.invoke(app, ["serve", "local/smollm2-135m-instruct", "--dry-run", "-p", "8123"])
     assert result.exit_code == 0, result.output
-    assert "-m llama_cpp.server --model " in result.output
+    assert "-m llmpick.serving._server_main --model " in result.output
     assert "--model_alias smollm2-135m-instruct" in result.output
     assert "--port 8123" in result.output and "--interrupt_requests false" in result.output
 

@@ -51,7 +51,8 @@ def llamacpp_server_command(
         raise ProviderSetupError(f"llama.cpp's server is not installed: {SERVER_INSTALL_HINT}")
     served = served_model(model)
     command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(served.path),
+        # llama-cpp-python's server, with its request defaults set to llmpick's sampling.
+        sys.executable, "-m", "llmpick.serving._server_main", "--model", str(served.path),
         "--model_alias", served.name, "--host", host, "--port", str(port),
         "--n_ctx", str(context_tokens),
         # Without this a second request silently cuts off the first stream instead of waiting.
