@@ -332,8 +332,13 @@ def export(
             for metric in metrics:
                 row[f"score_{metric}"] = scores[(r.candidate, r.item_id, r.repeat)].get(metric)
             rows.append(row)
-    handle: TextIO = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
+        handle: TextIO = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    except OSError as exc:  # a folder of that name, no permission, a read-only disk
+        fail(f"cannot write {output}: {exc.strerror}")
+    try:
+    if output is not None and not output.parent.is_dir():  # before reading a large run
+        fail(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
         if format == "jsonl":
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
