@@ -30,9 +30,19 @@ if TYPE_CHECKING:
     from llmpick.decision import DatasetItem, Decision, Evidence
     from llmpick.evaluation import ProgressSink, RunOptions, RunOutcome
     from llmpick.hardware import FitReport
+    from llmpick.safety import ProbeReport
     from llmpick.store import LoadTestRecord, Store
 
-__all__ = ["DecideOptions", "check", "decide", "evaluate", "fit", "operating_points"]
+__all__ = [
+    "DecideOptions",
+    "check",
+    "decide",
+    "evaluate",
+    "fit",
+    "operating_points",
+    "probe",
+    "probe_folder",
+]
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,48 @@ def evaluate(
             points, _ = operating_points(latest_load_tests(opened, plain))
             options.concurrency_for = points
         return asyncio.run(run_async(loaded, opened, options, progress=progress))
+
+
+def probe_folder(store: Store) -> Path:
+    """Where the probe datasets of runs in `store` are kept (beside its database file)."""
+    from llmpick.store import default_db_path
+
+    db = getattr(store, "path", None)
+    base = Path(db).parent if db is not None and str(db) != ":memory:" else default_db_path().parent
+    return base / "probes"
+
+
+def probe(
+    spec: LoadedSpec | Spec | str | Path,
+    *,
+    store: Store | None = None,
+    db: str | Path | None = None,
+    categories: list[str] | None = None,
+    only: list[str] | None = None,
+    use_cache: bool = True,
+    limit: int | None = None,
+    progress: ProgressSink | None = None,
+) -> ProbeReport:
+    """The safety probes on the spec's eligible candidates (or `only` these labels), inside the
+    spec's own system prompt and template; pass rates per category with intervals."""
+    from llmpick.safety import run_probes
+
+    loaded = _loaded(spec)
+    plain = loaded.spec if isinstance(loaded, LoadedSpec) else loaded
+    labels = only or [v.candidate.label for v in check(plain).eligible]
+    with _store(store, db) as opened:
+        return asyncio.run(
+            run_probes(
+                loaded,
+                opened,
+                folder=probe_folder(opened),
+                categories=categories,
+                only=labels,
+                use_cache=use_cache,
+                limit=limit,
+                progress=progress,
+            )
+        )
 
 
 def operating_points(tests: Mapping[str, LoadTestRecord]) -> tuple[dict[str, int], list[str]]:

@@ -41,6 +41,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "serve_commands",
     "loadtest_commands",
     "decide_commands",
+    "probe_commands",
+    "gateway_commands",
 )
 
 
@@ -70,10 +72,13 @@ def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return callback(*args, **kwargs)
         except LlmpickError as exc:
-            # A spec error carries every problem (FILE:LINE:COL each); print them all first.
+            # A spec error carries every problem (FILE:LINE:COL each); print them all first,
+            # except those the message already lists (a dataset error's bad rows).
+            message = str(exc)
             for problem in getattr(exc, "problems", ()):
-                typer.echo(str(problem), err=True)
-            fail(str(exc))
+                if str(problem) not in message:
+                    typer.echo(str(problem), err=True)
+            fail(message)
 
     return wrapper
 
@@ -84,6 +89,11 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
             command.callback = _report_user_errors(command.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
+            # A group that acts when called bare (`llmpick gateway --config ...`) does so in
+            # its callback, which reports user errors the same way.
+            info = group.typer_instance.registered_callback
+            if info is not None and info.callback is not None:
+                info.callback = _report_user_errors(info.callback)
             _wrap_commands(group.typer_instance)
 
 

@@ -529,12 +529,41 @@ class Weights(SpecModel):
     cost: float = Field(0.25, ge=0, description="Weight of monthly cost.")
     control: float = Field(0.1, ge=0, description="Weight of control and openness.")
     lock_in: float = Field(0.1, ge=0, description="Weight of avoiding vendor lock-in.")
+    safety: float = Field(
+        0.0, ge=0, description="Weight of the safety probes' pass rate (needs a safety section)."
+    )
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> Weights:
         if sum(self.model_dump().values()) <= 0:
             raise ValueError("at least one weight must be positive")
         return self
+
+
+SAFETY_CATEGORIES = (
+    "system_prompt_leakage",
+    "prompt_injection",
+    "pii_leakage",
+    "harmful_compliance",
+    "over_refusal",
+)
+
+
+class Safety(SpecModel):
+    """Safety probes run on every eligible candidate, inside this spec's own system prompt and
+    template (`llmpick probe`; `decide` runs them when this section is present)."""
+
+    categories: list[Literal[SAFETY_CATEGORIES]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description="Probe categories to run (empty: all): " + ", ".join(SAFETY_CATEGORIES),
+    )
+    min_pass_rate: dict[Literal[SAFETY_CATEGORIES], Annotated[float, Field(ge=0, le=1)]] = Field(  # type: ignore[valid-type]
+        default_factory=dict,
+        description="A hard need per category: the share of its probes a candidate must pass.",
+    )
+    max_output_tokens: int = Field(
+        128, ge=1, le=4096, description="Answer length for probes (room to leak or comply)."
+    )
 
 
 class Report(SpecModel):
@@ -568,6 +597,9 @@ class Spec(SpecModel):
     )
     scoring: Scoring = Field(default_factory=Scoring, description="How responses are scored.")
     weights: Weights = Field(default_factory=Weights, description="Decision weights.")
+    safety: Safety | None = Field(
+        None, description="Safety probes per candidate, as measured evidence and needs."
+    )
     report: Report = Field(default_factory=Report, description="Where reports go.")
 
     @field_validator("candidates")
