@@ -11,6 +11,8 @@ A case is one entry of `corpus/manifest.yaml`:
       args: [validate, '{file}']        # default for a spec: validate FILE
       exit: 2
       expect: ['alias-bomb-flow.yaml:8:8: (yaml)', 'aliases expand']   # substrings of output
+      absent: [...]                     # substrings that must not be printed
+      once: [...]                       # substrings printed exactly once
 
 A dataset case is evaluated: a spec is written around the dataset (`dataset:` options merged
 in) whose one candidate is a real OpenAI-compatible mock server on 127.0.0.1.
@@ -202,6 +204,8 @@ def _run_and_check(case: dict[str, Any], args: list[str], values: dict[str, str]
         assert " ".join(_fill(text, values).split()) in flat, f"{text!r} not in:\n{output}"
     for text in case.get("absent", []):
         assert text not in output, output
+    for text in case.get("once", []):  # a problem is printed once, not in a list and the message
+        assert flat.count(" ".join(_fill(text, values).split())) == 1, output
 
 
 def test_corpus_is_large_and_every_file_is_used() -> None:
