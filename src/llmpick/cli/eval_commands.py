@@ -12,7 +12,12 @@ from rich.markup import escape
 from rich.text import Text
 
 from llmpick.cli._output import console, err_console, fail, print_json
-from llmpick.cli.runs_commands import DB_HELP, render_summary
+from llmpick.cli.runs_commands import (
+    DB_HELP,
+    assertion_failures,
+    render_assertion_failures,
+    render_summary,
+)
 
 if TYPE_CHECKING:
     from llmpick.evaluation import RunSummary
@@ -117,6 +122,7 @@ def eval_command(
                 highlight=False,
             )
         summary = summarize_run(store, outcome.run_id)
+        failures = assertion_failures(store, outcome.run_id)
     if as_json:
         data = summary.to_dict()
         data["calls_made"] = outcome.calls_made
@@ -125,6 +131,7 @@ def eval_command(
         print_json(data)
     else:
         render_summary(summary)
+        render_assertion_failures(failures)
         console.print(
             f"{outcome.calls_made} calls made, {outcome.cached} answered from the cache. "
             f"Details: llmpick runs show {outcome.run_id}",

@@ -19,7 +19,7 @@ from llmpick.cli._output import DB_HELP, add_id_column, console, fail, print_jso
 
 if TYPE_CHECKING:
     from llmpick.evaluation import CandidateSummary, PairedComparison, RunSummary
-    from llmpick.store import SqliteStore
+    from llmpick.store import SqliteStore, Store
 
 runs_app = typer.Typer(
     help="List, show, compare and export evaluation runs; list and show load tests.",
@@ -109,7 +109,8 @@ def show(
     db: Path | None = typer.Option(None, "--db", help=DB_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """Show a run's quality (with 95% intervals), latency, cost and paired comparisons.
+    """Show a run's quality (with 95% intervals), latency, cost, paired comparisons and which
+    rows' own `assert` checks failed, with why.
 
     Example: llmpick runs show latest
     """
@@ -119,11 +120,46 @@ def show(
         _show_load_test(run, db, as_json)
         return
     with _open(db) as store:
-        summary = summarize_run(store, _run_id(store, run))
+        run_id = _run_id(store, run)
+        summary = summarize_run(store, run_id)
+        failures = assertion_failures(store, run_id)
     if as_json:
-        print_json(summary.to_dict())
+        data = summary.to_dict()
+        data["assertion_failures"] = [
+            {"candidate": c, "item_id": i, "repeat": r, "reasons": why.split("; ")}
+            for c, i, r, why in failures
+        ]
+        print_json(data)
         return
     render_summary(summary)
+    render_assertion_failures(failures)
+
+
+def assertion_failures(store: Store, run_id: str) -> list[tuple[str, str, int, str]]:
+    """(candidate, item, repeat, reasons) of every answer that failed its row's own checks."""
+    from llmpick.evaluation import ASSERTIONS_METRIC
+
+    return [
+        (s.candidate, s.item_id, s.repeat, s.detail or "failed")
+        for s in store.scores(run_id)
+        if s.metric == ASSERTIONS_METRIC and s.passed is False
+    ]
+
+
+_MOST_FAILURES_SHOWN = 20
+
+
+def render_assertion_failures(failures: list[tuple[str, str, int, str]]) -> None:
+    """Each failed per-case check with its reason, item by item (the first 20)."""
+    if not failures:
+        return
+    console.print(Text(f"Failed per-case checks ({len(failures)} answers):", style="bold"))
+    for candidate, item_id, repeat, reasons in failures[:_MOST_FAILURES_SHOWN]:
+        again = f" (repeat {repeat})" if repeat else ""
+        console.print(Text.assemble("  ", (item_id, "bold"), f" · {candidate}{again}: ", reasons))
+    more = len(failures) - _MOST_FAILURES_SHOWN
+    if more > 0:
+        console.print(f"  ... and {more} more: llmpick runs show RUN --json lists them all")
 
 
 def _show_load_test(test_id: str, db: Path | None, as_json: bool) -> None:
@@ -298,6 +334,8 @@ def export(
     Example: llmpick runs export latest -o results.csv
     """
     format = _export_format(format, output)
+    if output is not None and not output.parent.is_dir():  # before reading a large run
+        fail(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
     with _open(db) as store:
         run_id = _run_id(store, run)
         record = store.get_run(run_id)
@@ -337,8 +375,6 @@ def export(
     except OSError as exc:  # a folder of that name, no permission, a read-only disk
         fail(f"cannot write {output}: {exc.strerror}")
     try:
-    if output is not None and not output.parent.is_dir():  # before reading a large run
-        fail(f"cannot write {output}: the folder {output.parent} does not exist; create it first")
         if format == "jsonl":
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -19,6 +19,7 @@ runner, and statistics with confidence intervals and paired comparisons.
 
 from __future__ import annotations
 
+from llmpick.evaluation._assertions import ASSERTIONS_METRIC, RowAssertions, row_assertions
 from llmpick.evaluation._candidates import (
     VARIANT_SEPARATOR,
     PlannedCandidate,
@@ -75,6 +76,7 @@ from llmpick.evaluation._stats import (
 )
 
 __all__ = [
+    "ASSERTIONS_METRIC",
     "COMPLETION_STOP",
     "VARIANT_SEPARATOR",
     "CandidateSummary",
@@ -95,6 +97,7 @@ __all__ = [
     "PromptBuilder",
     "PromptError",
     "RichProgress",
+    "RowAssertions",
     "RunOptions",
     "RunOutcome",
     "RunSummary",
@@ -116,6 +119,7 @@ __all__ = [
     "parse_verdict",
     "plan_candidates",
     "register_scorer",
+    "row_assertions",
     "run_async",
     "scorer_class",
     "scorer_kinds",

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 from llmpick._errors import LlmpickError
 from llmpick.catalog import Catalog, load_catalog
+from llmpick.evaluation._assertions import row_assertions
 from llmpick.evaluation._calls import IDENTITY_KEYS, ModelCaller, answer_of
 from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
 from llmpick.evaluation._concurrency import (
@@ -251,6 +252,15 @@ async def run_async(
     scorers = [
         build_scorer(s.type, s.metric, s.options, base_dir=base_dir) for s in spec.scoring.scorers
     ]
+    # Rows' own `assert` checks score as one more metric (checked here, before any call).
+    row_checks = row_assertions(items, source, base_dir=base_dir)
+    if row_checks is not None:
+        if any(s.metric == row_checks.metric for s in scorers):
+            raise EvaluationError(
+                f"a scorer is named {row_checks.metric!r}, the metric of the rows' own `assert` "
+                "checks; rename that scorer"
+            )
+        scorers.append(row_checks)
     catalog = catalog or load_catalog()
     planned = plan_candidates(
         spec.candidates,
@@ -750,13 +760,13 @@ class _CandidateRun:
     async def _result(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
         if self.sync_scoring:
             return self._result_sync(job, answer, from_cache=from_cache)
-        sample = Sample(job.item, answer.text, self.planned.label)
+        sample = Sample(job.item, answer.text, self.planned.label, answer.e2e_s, answer.ttft_s)
         scores = [await _score(scorer, sample, self.env) for scorer in self.scorers]
         return ResultRecord(self._response(job, answer, from_cache), self._scores(job, scores))
 
     def _result_sync(self, job: _Job, answer: CachedAnswer, *, from_cache: bool) -> ResultRecord:
         """`_result` when no scorer needs a model call: no coroutine per item on the cached path."""
-        sample = Sample(job.item, answer.text, self.planned.label)
+        sample = Sample(job.item, answer.text, self.planned.label, answer.e2e_s, answer.ttft_s)
         scores = [_score_sync(scorer, sample) for scorer in self.scorers]
         return ResultRecord(self._response(job, answer, from_cache), self._scores(job, scores))
 

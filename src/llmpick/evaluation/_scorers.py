@@ -78,11 +78,14 @@ class ScorerConfigError(LlmpickError):
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """What a scorer sees: the item, the candidate's answer and who gave it."""
+    """What a scorer sees: the item, the candidate's answer, who gave it and how fast
+    (seconds end to end and to the first token, when known)."""
 
     item: Item
     output: str
     candidate: str = ""
+    e2e_s: float | None = None
+    ttft_s: float | None = None
 
     @property
     def expected(self) -> str | None:

@@ -348,7 +348,9 @@ def _add_scores(
             judge_cost += s.cost_usd
             judged = True
         if s.value is None:
-            errors[s.metric] += 1
+            # No value and no error: the metric does not apply to this item (a row without
+            # its own `assert` checks), which is not a scoring error.
+            errors[s.metric] += s.error is not None
             continue
         values[s.metric][s.item_id][s.repeat] = s.value
     if summary.cost is not None and judged:
