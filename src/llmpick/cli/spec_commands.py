@@ -95,10 +95,13 @@ def validate(
     for warning in loaded.warnings:
         typer.echo(str(warning))
     spec = loaded.spec
+    warnings = sum(p.severity == "warning" for p in loaded.warnings)
+    notes = len(loaded.warnings) - warnings  # e.g. a python scorer: the one code a spec runs
     console.print(
         f"[green]{file} is valid[/]: {len(spec.candidates)} candidate(s), "
         f"{len(spec.scoring.scorers)} scorer(s)"
-        + (f", {len(loaded.warnings)} warning(s)" if loaded.warnings else "")
+        + (f", {warnings} warning(s)" if warnings else "")
+        + (f", {notes} note(s)" if notes else "")
     )
 
 
