@@ -76,7 +76,7 @@ def shape_problem(text: str) -> ShapeProblem | None:
     literal = expanded = 0
     try:
         for event in yaml.parse(text, Loader=_BaseLoader):
-            mark = event.start_mark
+            mark: Any = event.start_mark  # libyaml always sets it
             if isinstance(event, yaml.CollectionStartEvent):
                 stack.append([event.anchor, 1])
                 literal += 1
