@@ -13,6 +13,7 @@ through the gateway and compares its resident memory after 10,000 and after all 
 
     .venv/bin/python benchmarks/bench_gateway.py                # --rss-requests 200000
     .venv/bin/python benchmarks/bench_gateway.py --quick        # shorter levels, 20,000 for RSS
+    .venv/bin/python benchmarks/bench_gateway.py --memory-only  # RSS after 200,000 vs 10,000
 
 Targets (the issue's, for a 2-core machine): p50 added under 1 ms and p99 under 5 ms at 500
 requests/s, redaction on and off reported apart; RSS growth under 10%.
@@ -133,7 +134,7 @@ async def main(args: argparse.Namespace) -> int:
         _gateway(upstream.url, True, folder, "redacting") as redacting,
     ):
         results: dict[str, Any] = {"levels": []}
-        for rate in (100, 500):
+        for rate in () if args.memory_only else (100, 500):
             n = int(rate * seconds)
             runs: dict[str, list[dict[str, Any]]] = {"direct": [], "off": [], "on": []}
             for _ in range(args.repeats):  # alternate, so drift in machine load hits all
@@ -154,8 +155,14 @@ async def main(args: argparse.Namespace) -> int:
             }
             results["levels"].append(row)
             print(json.dumps(row), flush=True)
-        best = None
-        for rate in (750, 1000, 1500, 2000, 3000):
+        at_500 = results["levels"][-1] if results["levels"] else None
+        fine_at_500 = (
+            at_500 is not None
+            and not at_500["client_limited"]
+            and at_500["added_ms_redaction_off"]["p99"] < 10
+        )
+        best = 500 if fine_at_500 else None  # None: not established on this machine now
+        for rate in (750, 1000, 1500, 2000, 3000) if fine_at_500 else ():
             n = int(rate * 4)
             direct = await _level(upstream.url + "/v1", rate, n, True, "mock")
             through = await _level(plain.url + "/v1", rate, n, True, "chat")
@@ -167,7 +174,7 @@ async def main(args: argparse.Namespace) -> int:
             if through["errors"] or step["client_limited"] or added["p99"] >= 10:
                 break
             best = rate
-        results["highest_rate_p99_added_under_10ms"] = best or 500
+        results["highest_rate_p99_added_under_10ms"] = best
         await _flood(plain.url, 10_000)
         rss_10k, cpu_10k = await _process(plain.url)
         await _flood(plain.url, args.rss_requests - 10_000)
@@ -182,8 +189,15 @@ async def main(args: argparse.Namespace) -> int:
         results["gateway_cpu_ms_per_request"]["redaction_on"] = (after - before) / 10_000 * 1000
         results["rss_mib"] = {"after_10000": rss_10k, f"after_{args.rss_requests}": rss_all}
         results["rss_growth"] = rss_all / rss_10k - 1
+    if args.memory_only:
+        print(json.dumps(results, indent=2))
+        return 0 if results["rss_growth"] < 0.10 else 1
     at500 = next(r for r in results["levels"] if r["rate"] == 500)
+    measurable = not any(r["client_limited"] for r in results["levels"])
     checks = {
+        "load generator kept its schedule (else the latency figures measure the client)": (
+            measurable
+        ),
         "p50 added < 1 ms at 500/s (redaction off)": at500["added_ms_redaction_off"]["p50"] < 1,
         "p50 added < 1 ms at 500/s (redaction on)": at500["added_ms_redaction_on"]["p50"] < 1,
         "p99 added < 5 ms at 500/s (redaction off)": at500["added_ms_redaction_off"]["p99"] < 5,
@@ -201,6 +215,9 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3, help="Alternating runs per level.")
     parser.add_argument(
         "--rss-requests", type=int, default=200_000, help="Requests for the memory check."
+    )
+    parser.add_argument(
+        "--memory-only", action="store_true", help="Only the memory and CPU-per-request checks."
     )
     parsed = parser.parse_args()
     if parsed.quick:

@@ -285,3 +285,19 @@ async def test_a_client_leaving_mid_stream_frees_the_upstream_and_the_breaker(db
         assert status == 200
         async with aiohttp.ClientSession() as s, s.get(gw + "/metrics") as r:
             assert 'llmpick_gateway_breaker_open{backend="primary"} 0' in await r.text()
+
+
+async def test_a_cascade_whose_strong_stage_fails_answers_with_the_cheap_one(db: Path) -> None:
+    with (
+        mock_server(tokens=3) as (cheap, _),
+        capturing_server(Captured(status=500)) as (strong, strong_seen),
+    ):
+        text = backends_yaml(cheap=cheap, strong=strong) + (
+            "routes:\n  - model: chat\n    cascade: [cheap, strong]\n"
+            "    escalate_when:\n      - {type: json}\n"
+        )
+        with gateway(text, db) as gw:
+            status, body = await chat(gw, "x")
+    assert status == 200
+    assert body["choices"][0]["message"]["content"] == "alpha bravo charlie"
+    assert len(strong_seen.bodies) == 1

@@ -64,14 +64,26 @@ def gateway(
         routes = ", ".join(r.model for r in loaded.routes)
         console.print(f"config OK: {len(loaded.backends)} backend(s), routes: {routes}")
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run_gateway(
-        loaded,
-        host=host,
-        port=port,
-        db_path=db,
-        on_ready=lambda url: print(f"gateway on {url} (Ctrl-C stops it)", flush=True),
-    )
+    # One line per request, written by a thread of its own: the event loop never waits on it.
+    import logging.handlers
+    import queue
+
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    console_handler = logging.StreamHandler()
+    console_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    listener = logging.handlers.QueueListener(records, console_handler)
+    logging.basicConfig(level=logging.INFO, handlers=[logging.handlers.QueueHandler(records)])
+    listener.start()
+    try:
+        run_gateway(
+            loaded,
+            host=host,
+            port=port,
+            db_path=db,
+            on_ready=lambda url: print(f"gateway on {url} (Ctrl-C stops it)", flush=True),
+        )
+    finally:
+        listener.stop()
 
 
 @gateway_app.command("schema")

@@ -238,6 +238,8 @@ class Gateway:
         order = plan_attempts(route, self.rng)
         last_error: BackendError | None = None
         skipped: list[str] = []
+        # A cascade stage's answer that failed a check still beats no answer at all.
+        escalated: tuple[Answer, GatewayBackend, Redactor | None] | None = None
         for position, name in enumerate(order):
             breaker = self.breakers[name]
             if not breaker.allow():
@@ -263,6 +265,7 @@ class Gateway:
                 if route.cascade and not is_last_stage and name in route.cascade:
                     failed = [c.name for c in checks if not await c.passes(answer.text, prompt)]
                     if failed:
+                        escalated = (answer, backend, redactor)
                         self.metrics.inc(
                             "llmpick_gateway_attempts_total", backend=name, result="escalated"
                         )
@@ -297,6 +300,11 @@ class Gateway:
                     float(breaker.opened_at is not None),
                     backend=name,
                 )
+        if escalated is not None:
+            answer, backend, redactor = escalated
+            log.info("%s every later stage failed: answering with %s", request_id, backend.name)
+            out.backend = backend.name
+            return self._answer(answer, backend, redactor, chat, stream, body, out, request_id)
         out.outcome = "error"
         if last_error is None:
             out.status, out.error_type = 503, "circuit_open"
