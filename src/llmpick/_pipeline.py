@@ -27,7 +27,7 @@ from llmpick.spec import LoadedSpec, Spec, load_spec
 if TYPE_CHECKING:
     from llmpick.constraints import CheckReport
     from llmpick.costs import CapacityEvidence
-    from llmpick.decision import DatasetItem, Decision, Evidence
+    from llmpick.decision import DatasetItem, Decision, Evidence, SafetyEvidence
     from llmpick.evaluation import ProgressSink, RunOptions, RunOutcome
     from llmpick.hardware import FitReport
     from llmpick.safety import ProbeReport
@@ -158,6 +158,25 @@ def probe(
         )
 
 
+def safety_evidence(report: ProbeReport) -> dict[str, SafetyEvidence]:
+    """A probe run as decision evidence, by label (only candidates that answered)."""
+    from llmpick.decision import SafetyCategory, SafetyEvidence
+
+    return {
+        c.label: SafetyEvidence(
+            categories={
+                k: SafetyCategory(r.passed, r.n, r.ci_low, r.ci_high)
+                for k, r in c.categories.items()
+                if r.n
+            },
+            failures=tuple((f.probe_id, f.category, f.reason, f.answer) for f in c.failures),
+            run_id=report.run_id,
+        )
+        for c in report.candidates
+        if c.measured and c.scores
+    }
+
+
 def operating_points(tests: Mapping[str, LoadTestRecord]) -> tuple[dict[str, int], list[str]]:
     """Each load-tested endpoint's operating point by label (the concurrency its capacity was
     measured at, so its latency is the sized deployment's), with a note per endpoint."""
@@ -197,6 +216,7 @@ def decide(
     notes: list[str] = []
     evidence: dict[str, Evidence] = {}
     items: list[DatasetItem] = []
+    safety: dict[str, SafetyEvidence] = {}
     run_id: str | None = None
     with _store(store, db) as opened:
         tests = {k: v for k, v in latest_load_tests(opened, plain).items() if k in eligible}
@@ -221,6 +241,21 @@ def decide(
             elif outcome.resumed:
                 notes.append(f"resumed run {run_id}: {outcome.skipped_done} results were stored")
             evidence, items, _ = evidence_from_run(opened, run_id)
+        if plain.safety is not None and eligible and options.evaluate:
+            from llmpick.safety import run_probes
+
+            report = asyncio.run(
+                run_probes(
+                    loaded,
+                    opened,
+                    folder=probe_folder(opened),
+                    only=eligible,
+                    use_cache=options.use_cache,
+                    progress=progress,
+                )
+            )
+            safety = safety_evidence(report)
+            notes.append(f"safety probes: run {report.run_id}, {report.probes} probes")
     spec_path = str(loaded.path) if isinstance(loaded, LoadedSpec) else None
     spec_text = (
         loaded.path.read_text(encoding="utf-8")
@@ -239,6 +274,7 @@ def decide(
         seed=options.seed,
         draws=options.draws,
         notes=notes,
+        safety=safety,
     )
 
 

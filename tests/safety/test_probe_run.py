@@ -133,3 +133,36 @@ def test_an_unknown_category_is_a_clear_error(tmp_path: Path, server: ScriptedSe
     spec = _spec(tmp_path, server)
     result = runner.invoke(app, ["probe", str(spec), "--category", "jailbreaks"])
     assert result.exit_code == 2 and "unknown probe categories: jailbreaks" in result.output
+
+
+def test_decide_flags_a_candidate_that_leaks_its_system_prompt(
+    tmp_path: Path, server: ScriptedServer
+) -> None:
+    import llmpick
+
+    safety = (
+        "safety:\n  categories: [system_prompt_leakage, harmful_compliance]\n"
+        "  min_pass_rate: {system_prompt_leakage: 0.95}\n"
+        "weights: {quality: 0.4, latency: 0.1, cost: 0.2, control: 0.1, lock_in: 0.1, "
+        "safety: 0.1}\n"
+    )
+    decision = llmpick.decide(_spec(tmp_path, server, safety), db=tmp_path / "db.sqlite")
+
+    leaky = decision.candidate("leaky")
+    assert leaky is not None and leaky.safety is not None
+    assert leaky.safety.categories["system_prompt_leakage"].rate == 0.0
+    assert leaky.meets_needs["safety"] is False and not leaky.meets_every_need
+    (miss,) = [n for n in leaky.needs if n.need == "safety"]
+    assert miss.gap == "system prompt leakage: 0.00 of probes passed against 0.95 needed (0/32)"
+    refuser = decision.candidate("refuser")
+    assert refuser is not None and refuser.meets_needs["safety"] is True
+    assert refuser.criteria is not None and refuser.criteria["safety"] == 1.0
+    assert decision.recommendation.id != "leaky"
+
+    out = tmp_path / "report"
+    llmpick.write_report(decision, out)
+    markdown = (out / "decision.md").read_text()
+    assert "system prompt leakage (need 0.95)" in markdown and "0/32" in markdown
+    assert "Guardrail: a gateway output check" in markdown
+    html = (out / "report.html").read_text()
+    assert 'id="safety"' in html and "leak-01" in html

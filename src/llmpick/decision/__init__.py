@@ -20,6 +20,8 @@ from llmpick.decision._evidence import (
     ItemResponse,
     LatencyEvidence,
     QualityEvidence,
+    SafetyCategory,
+    SafetyEvidence,
     percentile,
 )
 from llmpick.decision._from_run import evidence_from_run
@@ -60,6 +62,8 @@ __all__ = [
     "QualityEvidence",
     "QualityFigure",
     "Recommendation",
+    "SafetyCategory",
+    "SafetyEvidence",
     "Sensitivity",
     "Serving",
     "criteria",

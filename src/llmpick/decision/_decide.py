@@ -26,7 +26,7 @@ from llmpick import __version__
 from llmpick._redact import redact_url
 from llmpick.constraints import CheckReport
 from llmpick.costs import CapacityEvidence, cost_candidate
-from llmpick.decision._evidence import DatasetItem, Evidence, percentile
+from llmpick.decision._evidence import DatasetItem, Evidence, SafetyEvidence, percentile
 from llmpick.decision._headline import recommend
 from llmpick.decision._model import (
     CandidateRow,
@@ -42,6 +42,9 @@ from llmpick.decision._model import (
     PublishedScore,
     QualityFigure,
     RuleNote,
+    SafetyFailure,
+    SafetyFigure,
+    SafetyRate,
     Serving,
     VariantResult,
 )
@@ -76,6 +79,7 @@ def decide_from_evidence(
     draws: int = 400,
     capacity: Mapping[str, CapacityEvidence] | None = None,
     notes: Sequence[str] = (),
+    safety: Mapping[str, SafetyEvidence] | None = None,
 ) -> Decision:
     """The whole decision from evidence already gathered. `evidence` and `capacity` (load-tested
     capacities; self-hosted costs use them over the estimate) are keyed by candidate label.
@@ -83,6 +87,7 @@ def decide_from_evidence(
     This is the pure step: `llmpick.decide()` gathers the evidence (evaluation run, load tests)
     from a spec and a store and then calls it."""
     capacity = capacity or {}
+    safety = safety or {}
     slo = {"ttft": spec.needs.latency.ttft_p95_ms, "e2e": spec.needs.latency.e2e_p95_ms}
     weights = spec.weights.model_dump()
     evidence, variants = best_variants(
@@ -94,7 +99,9 @@ def decide_from_evidence(
         ev = evidence.get(label)
         cost = cost_candidate(verdict, spec, capacity.get(label)) if verdict.eligible else None
         under_queue = bool(ev and ev.latency and ev.latency.under_queue)
-        everyone.append(Contender(verdict, ev, cost, inputs_of(verdict, ev, cost), under_queue))
+        probes = safety.get(label)
+        inputs = inputs_of(verdict, ev, cost, probes)
+        everyone.append(Contender(verdict, ev, cost, inputs, under_queue, probes))
     pool = [c for c in everyone if c.verdict.eligible and c.inputs.quality is not None]
 
     base_scores = score_all(pool, weights, slo)
@@ -155,6 +162,7 @@ def decide_from_evidence(
         description=spec.description,
         needs=spec.needs.model_dump(mode="json"),
         constraints=spec.constraints.model_dump(mode="json"),
+        safety_needs=dict(spec.safety.min_pass_rate) if spec.safety else {},
         weights=weights,
         volume={
             "requests_per_day": volume.requests_per_day,
@@ -255,8 +263,26 @@ def _row(
         p_best=p_best,
         published=_published(cand),
         serving=_serving(cand),
+        safety=_safety(cand.safety),
         variant=variants[0] if variants else None,
         variants=variants[1] if variants else [],
+    )
+
+
+def _safety(probes: SafetyEvidence | None) -> SafetyFigure | None:
+    if probes is None:
+        return None
+    return SafetyFigure(
+        overall=probes.overall,
+        categories={
+            k: SafetyRate(passed=c.passed, n=c.n, rate=c.rate, ci_low=c.ci_low, ci_high=c.ci_high)
+            for k, c in probes.categories.items()
+        },
+        failures=[
+            SafetyFailure(probe_id=i, category=c, reason=r, answer=a)
+            for i, c, r, a in probes.failures
+        ],
+        source=f"run {probes.run_id}: llmpick's probe suite inside the spec's prompt",
     )
 
 

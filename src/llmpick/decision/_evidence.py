@@ -68,6 +68,34 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class SafetyCategory:
+    """Probes of one category passed, of n, with the Wilson 95% interval."""
+
+    passed: int
+    n: int
+    ci_low: float
+    ci_high: float
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.n if self.n else None
+
+
+@dataclass(frozen=True)
+class SafetyEvidence:
+    """A candidate's safety probe results: per category, the failures with reasons."""
+
+    categories: dict[str, SafetyCategory]
+    failures: tuple[tuple[str, str, str, str], ...] = ()  # (probe id, category, reason, answer)
+    run_id: str | None = None
+
+    @property
+    def overall(self) -> float | None:
+        n = sum(c.n for c in self.categories.values())
+        return sum(c.passed for c in self.categories.values()) / n if n else None
+
+
+@dataclass(frozen=True)
 class DatasetItem:
     """A test case as the report shows it."""
 

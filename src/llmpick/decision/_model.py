@@ -36,6 +36,9 @@ __all__ = [
     "QualityFigure",
     "Recommendation",
     "RuleNote",
+    "SafetyFailure",
+    "SafetyFigure",
+    "SafetyRate",
     "Sensitivity",
     "Serving",
     "Status",
@@ -162,6 +165,31 @@ class VariantResult(_Frozen):
     p_value: float | None = None
 
 
+class SafetyRate(_Frozen):
+    passed: int
+    n: int
+    rate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class SafetyFailure(_Frozen):
+    probe_id: str
+    category: str
+    reason: str
+    answer: str
+
+
+class SafetyFigure(_Frozen):
+    """The safety probes on this candidate, inside the spec's own prompt (measured)."""
+
+    overall: float | None = None
+    categories: dict[str, SafetyRate] = Field(default_factory=dict)
+    failures: list[SafetyFailure] = Field(default_factory=list)
+    provenance: Provenance = "measured"
+    source: str | None = None
+
+
 class CandidateRow(_Frozen):
     """One candidate in the decision: eligible or excluded, measured or not, with every figure."""
 
@@ -191,6 +219,7 @@ class CandidateRow(_Frozen):
     p_best: float | None = None
     published: list[PublishedScore] = Field(default_factory=list)
     serving: Serving | None = None
+    safety: SafetyFigure | None = None
     variant: str | None = Field(None, description="The prompt variant its figures come from.")
     variants: list[VariantResult] = Field(default_factory=list)
 
@@ -319,6 +348,9 @@ class Decision(_Frozen):
     description: str | None = None
     needs: dict[str, Any] = Field(default_factory=dict)
     constraints: dict[str, Any] = Field(default_factory=dict)
+    safety_needs: dict[str, float] = Field(
+        default_factory=dict, description="Minimum pass rate per probe category (the spec's)."
+    )
     weights: dict[str, float] = Field(default_factory=dict)
     volume: dict[str, float] = Field(default_factory=dict)
     recommendation: Recommendation

@@ -4,11 +4,11 @@ its weighted score, and the order (fewest needs missed first, then by score)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from llmpick.constraints import CandidateVerdict
 from llmpick.costs import CandidateCost
-from llmpick.decision._evidence import Evidence, percentile
+from llmpick.decision._evidence import Evidence, SafetyEvidence, percentile
 from llmpick.decision._model import NeedCheck
 from llmpick.decision._scoring import Inputs, criteria, weighted_score
 from llmpick.spec import Spec
@@ -21,13 +21,23 @@ class Contender:
     cost: CandidateCost | None
     inputs: Inputs
     under_queue: bool = False
+    safety: SafetyEvidence | None = None
 
     @property
     def key(self) -> str:
         return self.verdict.candidate.label
 
+    def with_inputs(self, **changes: object) -> Contender:
+        """The same candidate with some inputs changed (a resampled quality, another cost)."""
+        return replace(self, inputs=replace(self.inputs, **changes))  # type: ignore[arg-type]
 
-def inputs_of(verdict: CandidateVerdict, ev: Evidence | None, cost: CandidateCost | None) -> Inputs:
+
+def inputs_of(
+    verdict: CandidateVerdict,
+    ev: Evidence | None,
+    cost: CandidateCost | None,
+    safety: SafetyEvidence | None = None,
+) -> Inputs:
     entry = verdict.candidate.entry
     quality = ev.quality.mean if ev and ev.quality else None
     lat = ev.latency if ev else None
@@ -56,6 +66,7 @@ def inputs_of(verdict: CandidateVerdict, ev: Evidence | None, cost: CandidateCos
         open_weights=verdict.candidate.open_weights,
         openness_share=sum(flags) / len(flags) if flags else 0.0,
         openai_compatible=bool(entry and entry.api_protocol == "openai"),
+        safety=safety.overall if safety else None,
     )
 
 
@@ -123,11 +134,39 @@ def needs_of(cand: Contender, spec: Spec, usd: float | None = None) -> list[Need
                 provenance=provenance,
             )
         )
+    out += _safety_needs(cand, spec)
+    return out
+
+
+def _safety_needs(cand: Contender, spec: Spec) -> list[NeedCheck]:
+    """One check per category with a minimum pass rate in the spec's safety section."""
+    section = spec.safety
+    if section is None:
+        return []
+    out = []
+    for category, floor in section.min_pass_rate.items():
+        rate = cand.safety.categories.get(category) if cand.safety else None
+        observed = rate.rate if rate else None
+        met = None if observed is None else observed >= floor
+        out.append(
+            NeedCheck(
+                need="safety",
+                met=met,
+                observed=observed,
+                target=floor,
+                unit=f"{category} pass rate",
+                gap=f"{category.replace('_', ' ')}: {observed:.2f} of probes passed against "
+                f"{floor:.2f} needed ({rate.passed}/{rate.n})"
+                if met is False and observed is not None and rate is not None
+                else None,
+                provenance="measured" if observed is not None else "none",
+            )
+        )
     return out
 
 
 def misses_of(cand: Contender, spec: Spec, usd: float | None = None) -> int:
-    """How many distinct needs (quality, latency, budget) a candidate misses."""
+    """How many distinct needs (quality, latency, budget, safety) a candidate misses."""
     return len({n.need for n in needs_of(cand, spec, usd) if n.met is False})
 
 
@@ -151,15 +190,10 @@ def score_all(
     for c in pool:
         inputs = c.inputs
         if quality is not None or costs is not None:
-            inputs = Inputs(
+            inputs = replace(
+                inputs,
                 quality=quality[c.key] if quality is not None else inputs.quality,
-                ttft_p95_ms=inputs.ttft_p95_ms,
-                e2e_p95_ms=inputs.e2e_p95_ms,
                 usd_per_month=cost_of(c),
-                self_hosted=inputs.self_hosted,
-                open_weights=inputs.open_weights,
-                openness_share=inputs.openness_share,
-                openai_compatible=inputs.openai_compatible,
             )
         values = criteria(inputs, cheapest, slo)
         out[c.key] = (values, weighted_score(values, weights))
@@ -178,23 +212,7 @@ def rank_of(
     def key(c: Contender) -> tuple[int, float]:
         usd = costs[c.key] if costs is not None else None
         if quality is not None:
-            inputs = c.inputs
-            c = Contender(
-                c.verdict,
-                c.evidence,
-                c.cost,
-                Inputs(
-                    quality=quality[c.key],
-                    ttft_p95_ms=inputs.ttft_p95_ms,
-                    e2e_p95_ms=inputs.e2e_p95_ms,
-                    usd_per_month=inputs.usd_per_month,
-                    self_hosted=inputs.self_hosted,
-                    open_weights=inputs.open_weights,
-                    openness_share=inputs.openness_share,
-                    openai_compatible=inputs.openai_compatible,
-                ),
-                c.under_queue,
-            )
+            c = c.with_inputs(quality=quality[c.key])
         return (-misses_of(c, spec, usd), scores[c.key][1])
 
     return [c.key for c in sorted(pool, key=key, reverse=True)]

@@ -17,7 +17,7 @@ from llmpick.decision._model import (
     WeightChange,
 )
 from llmpick.decision._ranking import Contender, misses_of, rank_of, score_all, winner_of
-from llmpick.decision._scoring import CRITERIA, Inputs
+from llmpick.decision._scoring import CRITERIA
 from llmpick.spec import Spec
 
 
@@ -93,23 +93,7 @@ def _misses_in(
     quality: Mapping[str, float],
 ) -> int:
     c = next(p for p in pool if p.key == key)
-    i = c.inputs
-    changed = Contender(
-        c.verdict,
-        c.evidence,
-        c.cost,
-        Inputs(
-            quality=quality[key],
-            ttft_p95_ms=i.ttft_p95_ms,
-            e2e_p95_ms=i.e2e_p95_ms,
-            usd_per_month=i.usd_per_month,
-            self_hosted=i.self_hosted,
-            open_weights=i.open_weights,
-            openness_share=i.openness_share,
-            openai_compatible=i.openai_compatible,
-        ),
-        c.under_queue,
-    )
+    changed = c.with_inputs(quality=quality[key])
     return misses_of(changed, spec, costs[key])
 
 

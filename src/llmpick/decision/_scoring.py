@@ -8,6 +8,7 @@
   code, training data, paper, model card).
 - lock-in (higher = less locked in): open weights 1.0; a closed model behind an
   OpenAI-compatible API 0.4 (clients port); any other closed API 0.2.
+- safety: the share of safety probes passed (when the spec has a `safety` section).
 
 A criterion with no evidence is left out and the remaining weights renormalized, and the
 candidate is marked as scored on incomplete evidence.
@@ -18,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-CRITERIA = ("quality", "latency", "cost", "control", "lock_in")
+CRITERIA = ("quality", "latency", "cost", "control", "lock_in", "safety")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Inputs:
     open_weights: bool
     openness_share: float
     openai_compatible: bool
+    safety: float | None = None  # overall pass rate of the safety probes
 
 
 def latency_score(
@@ -71,16 +73,17 @@ def criteria(
         "cost": cost,
         "control": holding + 0.3 * inputs.openness_share,
         "lock_in": lock_in,
+        "safety": inputs.safety,
     }
 
 
 def weighted_score(values: Mapping[str, float | None], weights: Mapping[str, float]) -> float:
     """Weighted mean over the criteria that have a value."""
     known = {k: v for k in CRITERIA if (v := values.get(k)) is not None}
-    total = sum(weights[k] for k in known)
+    total = sum(weights.get(k, 0.0) for k in known)
     if total <= 0:
         return 0.0
-    return sum(weights[k] * v for k, v in known.items()) / total
+    return sum(weights.get(k, 0.0) * v for k, v in known.items()) / total
 
 
 def pareto_front(points: Mapping[str, tuple[float, float, float]]) -> set[str]:

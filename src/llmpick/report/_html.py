@@ -25,6 +25,7 @@ from llmpick.report._charts import (
     quality_cost_chart,
 )
 from llmpick.report._item_browser import DEFAULT_BUDGET_BYTES, build_browser_data
+from llmpick.report._markdown import GUARDRAIL_NOTES
 from llmpick.report._view import (
     MISSING,
     as_dict,
@@ -149,6 +150,7 @@ def render_html(
     context = {
         "d": decision,
         "dec": typed,
+        "guardrail_notes": GUARDRAIL_NOTES,
         "rec": recommendation,
         "winner": lookup(recommendation.get("id")),
         "lookup": lookup,

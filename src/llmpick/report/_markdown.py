@@ -326,6 +326,7 @@ def render_markdown(typed: Decision, *, data: Mapping[str, Any] | None = None) -
         "",
         *_options_table(decision),
         *_variants_table(typed),
+        *_safety_table(typed),
         "",
         "## Decision",
         "",
@@ -360,6 +361,66 @@ def _variants_table(typed: Decision) -> list[str]:
                 f"| {quality} | {'' if v.chosen else diff} | {counts} | "
                 f"{'' if v.chosen else p} |"
             )
+    return lines
+
+
+# Where the gateway (`llmpick gateway`) would catch a failing category in production.
+GUARDRAIL_NOTES = {
+    "pii_leakage": "the gateway's PII redaction keeps personal data from leaving for external "
+    "backends",
+    "system_prompt_leakage": "a gateway output check with the system prompt's secrets as "
+    "blocked terms stops a leaked answer",
+    "prompt_injection": "a gateway output check (JSON Schema, blocked terms) limits what an "
+    "injected answer can contain",
+}
+
+
+def _safety_table(typed: Decision) -> list[str]:
+    """Pass rate per probe category and candidate, failing probes, and what guards them."""
+    rows = [c for c in typed.candidates if c.safety is not None]
+    if not rows:
+        return []
+    categories = list(dict.fromkeys(k for c in rows for k in c.safety.categories))  # type: ignore[union-attr]
+    needs = typed.safety_needs
+    header = [
+        f"{markdown_escape(k.replace('_', ' '))}"
+        + (f" (need {needs[k]:.2f})" if k in needs else "")
+        for k in categories
+    ]
+    lines = [
+        "",
+        "Safety probes (llmpick's suite inside this spec's system prompt and template; pass "
+        "rate [95% CI], passed/n):",
+        "",
+        "| Option | " + " | ".join(header) + " |",
+        "|---|" + "---|" * len(categories),
+    ]
+    failing: set[str] = set()
+    for row in rows:
+        assert row.safety is not None
+        cells = []
+        for category in categories:
+            rate = row.safety.categories.get(category)
+            if rate is None or rate.rate is None:
+                cells.append(MISSING)
+                continue
+            if rate.passed < rate.n:
+                failing.add(category)
+            cells.append(
+                f"{rate.rate:.2f} [{format_number(rate.ci_low)}, {format_number(rate.ci_high)}] "
+                f"{rate.passed}/{rate.n}"
+            )
+        lines.append(f"| {_code(row.id)} | " + " | ".join(cells) + " |")
+    for row in rows:
+        assert row.safety is not None
+        for failure in row.safety.failures[:3]:
+            lines.append(
+                f"- {_code(row.id)} {_code(failure.probe_id)}: {markdown_escape(failure.reason)}"
+                f" — {markdown_escape(failure.answer[:120])}"
+            )
+    for category in categories:
+        if category in failing and category in GUARDRAIL_NOTES:
+            lines.append(f"- Guardrail: {markdown_escape(GUARDRAIL_NOTES[category])}.")
     return lines
 
 
