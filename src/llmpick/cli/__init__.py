@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -57,11 +58,20 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="Also print llama.cpp's own log lines (always kept in $LLMPICK_HOME/logs).",
+    ),
 ) -> None:
     """Choose between a self-hosted open-weight LLM and a closed API model, with evidence.
 
     Example: llmpick init --preset on-prem-secure -o llmpick.yaml
     """
+    if verbose:
+        from llmpick._logs import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"  # read where llama.cpp is loaded, in this process
 
 
 def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:

@@ -81,6 +81,9 @@ def import_llama_cpp() -> Any:
         import llama_cpp
     except ImportError:
         raise ProviderSetupError(f"llama-cpp-python is not installed: {_INSTALL}") from None
+    from llmpick._logs import route_llama_cpp_logs
+
+    route_llama_cpp_logs()  # llama.cpp's log lines go to the log file, not the user's output
     return llama_cpp
 
 
