@@ -224,3 +224,11 @@ def test_errors_rendered_as_openai() -> None:
     assert status == 400 and body["error"]["code"] == "context_length_exceeded"
     assert body["error"]["message"] == "too long"  # the backend is not named
     assert openai.render_error(StreamError("cut"))[0] == 502
+
+
+def test_wire_public_api_is_complete() -> None:
+    public = {n for n in dir(wire) if not n.startswith("_") and n != "annotations"}
+    assert public - set(wire.__all__) == set()
+    for module in (openai, anthropic, gemini):
+        assert all(hasattr(module, name) for name in module.__all__), module.__name__
+        assert module.WIRE is wire.WIRE_FORMATS[module.WIRE.name]
