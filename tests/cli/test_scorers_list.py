@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from llmpick.evaluation import scorer_kinds
 
@@ -37,3 +38,28 @@ def test_scorers_list_of_an_unknown_kind_names_the_known_ones(llmpick: CliRun) -
     result = llmpick("scorers", "list", "fuzzy")
     assert result.returncode == 2
     assert "unknown scorer type 'fuzzy'; available: choice" in result.stderr
+
+
+def test_validate_reports_every_scorer_mistake_in_one_run(llmpick: CliRun, tmp_path: Path) -> None:
+    spec = tmp_path / "llmpick.yaml"
+    spec.write_text(
+        """version: 1
+name: x
+candidates: [local/smollm2-135m-instruct]
+scoring:
+  scorers:
+    - {type: regex, name: accuracy, pattern: "("}
+    - {type: regex, name: g, pattern: "(a)", group: 3}
+    - {type: choice, name: c, choices: [x, y], aliases: {z: [q]}}
+    - {type: json_schema, name: js}
+  primary: accuracy
+"""
+    )
+    result = llmpick("validate", str(spec))
+    assert result.returncode == 2
+    out = result.stdout + result.stderr
+    assert "llmpick.yaml:6:" in out and "bad regex pattern" in out
+    assert "scoring.scorers[1]: the pattern has no group 3" in out
+    assert "scoring.scorers[2]: aliases for z, which are not among the choices" in out
+    assert "scoring.scorers[3]: give exactly one of schema, schema_path" in out
+    assert "4 problem(s)" in out

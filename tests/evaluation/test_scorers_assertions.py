@@ -35,7 +35,10 @@ def _score(checks: object, output: str, e2e_s: float | None = 0.5, ttft_s: float
         ([{"type": "fuzzy", "value": "x"}], "assert[0]: unknown check type 'fuzzy'; available: "),
         ([{"type": "max_latency_ms", "value": -1}], "assert[0]: max_latency_ms needs a positive"),
         ([{"type": "max_latency_ms", "value": "fast"}], "needs a positive number"),
-        ([{"type": "regex", "value": "("}], "assert[0]: scorer 'regex': bad regex pattern"),
+        (
+            [{"type": "regex", "value": "("}],
+            "assert[0]: scorer 'regex' (type regex): pattern: bad regex pattern",
+        ),
         ([{"type": "contains", "value": "x", "colour": 1}], "assert[0]: scorer 'contains'"),
     ],
 )

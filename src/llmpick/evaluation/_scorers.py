@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmpick._errors import LlmpickError
 from llmpick._registry import LazyRegistry
@@ -198,7 +198,9 @@ def build_scorer(
         parsed = cls.Options.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(map(str, e['loc'])) or '(options)'}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
         )
         known = ", ".join(f for f in cls.Options.model_fields if f != "base_dir") or "none"
         raise ScorerConfigError(
@@ -471,6 +473,28 @@ class RegexMatch(Scorer):
             "ambiguous, 0), `first` or `last`.",
         )
 
+        # Checked here, not only when the scorer is built, so `llmpick validate` reports it.
+        @field_validator("pattern")
+        @classmethod
+        def _compiles(cls, pattern: str) -> str:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex pattern: {exc}") from None
+            return pattern
+
+        @model_validator(mode="after")
+        def _group_exists(self) -> RegexMatch.Options:
+            if self.group is not None:
+                regex = re.compile(self.pattern)
+                if not _has_group(regex, self.group):
+                    names = ", ".join(regex.groupindex) or "none"
+                    raise ValueError(
+                        f"the pattern has no group {self.group!r} "
+                        f"({regex.groups} group(s); named: {names})"
+                    )
+            return self
+
     options: Options
 
     def __init__(self, metric: str, options: BaseModel | None = None) -> None:
@@ -483,12 +507,6 @@ class RegexMatch(Scorer):
             )
         except re.error as exc:
             raise ScorerConfigError(f"scorer {metric!r}: bad regex pattern: {exc}") from None
-        if opts.group is not None and not _has_group(self._regex, opts.group):
-            names = ", ".join(self._regex.groupindex) or "none"
-            raise ScorerConfigError(
-                f"scorer {metric!r}: the pattern has no group {opts.group!r} "
-                f"({self._regex.groups} group(s); named: {names})"
-            )
 
     def score(self, sample: Sample) -> Score:
         opts = self.options
@@ -549,17 +567,21 @@ class Choice(Scorer):
         )
         case_sensitive: bool = Field(False, description="Match letter case exactly.")
 
+        @model_validator(mode="after")
+        def _aliases_name_choices(self) -> Choice.Options:
+            unknown = sorted(set(self.aliases) - set(self.choices))
+            if unknown:
+                raise ValueError(
+                    f"aliases for {', '.join(unknown)}, which are not among the choices "
+                    f"({', '.join(self.choices)})"
+                )
+            return self
+
     options: Options
 
     def __init__(self, metric: str, options: BaseModel | None = None) -> None:
         super().__init__(metric, options)
         opts = self.options
-        unknown = sorted(set(opts.aliases) - set(opts.choices))
-        if unknown:
-            raise ScorerConfigError(
-                f"scorer {metric!r}: aliases for {', '.join(unknown)}, which are not among "
-                f"the choices ({', '.join(opts.choices)})"
-            )
         flags = 0 if opts.case_sensitive else re.IGNORECASE
         # One pattern, one named group per label; longer words are tried first so that an
         # alias "credit card" wins over a label "card" at the same place.
@@ -707,14 +729,18 @@ class JsonSchemaValid(Scorer):
         allow_code_fence: bool = Field(True, description="Accept JSON wrapped in ``` fences.")
         base_dir: str | None = Field(None, description="(set by llmpick) the spec's folder.")
 
+        @model_validator(mode="after")
+        def _one_schema(self) -> JsonSchemaValid.Options:
+            if (self.schema_ is None) == (self.schema_path is None):
+                raise ValueError("give exactly one of schema, schema_path")
+            return self
+
     options: Options
 
     def __init__(self, metric: str, options: BaseModel | None = None) -> None:
         super().__init__(metric, options)
         opts = self.options
         schema = opts.schema_
-        if (schema is None) == (opts.schema_path is None):
-            raise ScorerConfigError(f"scorer {metric!r}: give exactly one of schema, schema_path")
         if schema is None:
             path = Path(opts.base_dir or ".") / str(opts.schema_path)
             try:
