@@ -71,6 +71,11 @@ def eval_command(
         help="Exit 1 when the best measured candidate's primary metric (mean) is below this; "
         "with --candidate, the best of those named.",
     ),
+    prefix_reuse: bool = typer.Option(
+        True,
+        "--prefix-reuse/--no-prefix-reuse",
+        help="In-process models: evaluate the prompt head all items share once (same answers).",
+    ),
 ) -> None:
     """Evaluate the spec's candidates on its dataset; resumes an interrupted identical run.
 
@@ -97,6 +102,7 @@ def eval_command(
         resume=not fresh,
         only=candidate or None,
         concurrency=concurrency,
+        prefix_reuse=prefix_reuse,
     )
     with open_store(db) as store:
         options.concurrency_for = load_tested_concurrency(latest_load_tests(store, loaded.spec))

@@ -118,6 +118,17 @@ class Provider(ABC):
         """One attempt. Call `emit` (None: nobody listens) with each non-empty text piece as
         it arrives; raise `ProviderError`s."""
 
+    def sampling_settings(self, params: GenerateParams) -> dict[str, Any]:
+        """The sampling settings calls with `params` run with, as a run records them. Here:
+        what the request sends; an endpoint applies its own defaults to the rest (a runtime
+        that knows them, like in-process llama.cpp, lists every one)."""
+        sent = {"temperature": params.temperature, "top_p": params.top_p, "seed": params.seed}
+        return {
+            **{k: v for k, v in sent.items() if v is not None},
+            **dict(params.extra),
+            "unsent": "the endpoint's defaults",
+        }
+
     async def list_models(self) -> list[str]:
         """Model names the endpoint offers now; empty when it cannot say."""
         return []
