@@ -43,6 +43,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "loadtest_commands",
     "decide_commands",
     "probe_commands",
+    "regress_commands",
     "gateway_commands",
 )
 

@@ -566,6 +566,25 @@ class Safety(SpecModel):
     )
 
 
+class Regress(SpecModel):
+    """How `llmpick regress` judges a re-run against its baseline."""
+
+    alpha: float = Field(0.05, gt=0, lt=1, description="Significance level of the paired test.")
+    max_quality_drop: float = Field(
+        0.0, ge=0, le=1, description="A significant drop must also exceed this to fail."
+    )
+    detectable_drop: float = Field(
+        0.02,
+        gt=0,
+        le=1,
+        description="The drop the test set must be able to detect; smaller sets are underpowered.",
+    )
+    power: float = Field(0.8, gt=0, lt=1, description="Power used for the underpowered check.")
+    max_cost_increase: float | None = Field(
+        0.1, ge=0, description="Fail when cost per item rises by more than this share."
+    )
+
+
 class Report(SpecModel):
     output_dir: Path = Field(
         Path("llmpick-report"), description="Folder for the report, relative to the spec."
@@ -599,6 +618,9 @@ class Spec(SpecModel):
     weights: Weights = Field(default_factory=Weights, description="Decision weights.")
     safety: Safety | None = Field(
         None, description="Safety probes per candidate, as measured evidence and needs."
+    )
+    regress: Regress = Field(
+        default_factory=Regress, description="How `llmpick regress` judges a deployment."
     )
     report: Report = Field(default_factory=Report, description="Where reports go.")
 
