@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from llmpick.evaluation import PromptError, evaluate
+from llmpick.evaluation import PromptError, RunOptions, evaluate, run_async
 from llmpick.spec import load_spec
 from llmpick.store import StoreError, open_store
 from llmpick.testing import MockServerConfig, ServerThread, create_mock_app
@@ -337,3 +337,21 @@ def test_calls_made_counts_every_http_attempt_retries_included(tmp_path: Path) -
     sent = sum(flaky.requests.values())
     assert sent > 10  # some were retried (the mock's errors are seeded)
     assert outcome.calls_made == sent
+
+
+async def test_a_second_run_waits_for_the_first_then_reuses_it_when_asked(
+    tmp_path: Path, server: CountingServer
+) -> None:
+    spec = load_spec(write_spec(tmp_path, server.candidate(concurrency=1), n=20))
+    notices: list[str] = []
+    with open_store(tmp_path / "db.sqlite") as store:
+        first = asyncio.create_task(run_async(spec, store))
+        while sum(server.requests.values()) < 3:
+            await asyncio.sleep(0.005)
+        second = await run_async(
+            spec, store, RunOptions(reuse_finished=True), notice=notices.append
+        )
+        done = await first
+    assert notices and "is in progress" in notices[0]
+    assert second.reused and second.run_id == done.run_id  # waited, then reused; no new run
+    assert sum(server.requests.values()) == 20

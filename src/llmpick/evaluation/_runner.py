@@ -283,23 +283,24 @@ async def run_async(
         raise EvaluationError("the spec lists no candidates; add some under `candidates`")
 
     fingerprint = _fingerprint(spec, items, planned, options)
-    if options.reuse_finished and options.use_cache:
-        finished = next(
-            (
-                r
-                for r in store.list_runs(200)
-                if r.fingerprint == fingerprint and r.status == "finished"
-            ),
-            None,
-        )
-        if finished is not None:
-            return RunOutcome(
-                finished.id, False, len(items), store.candidates(finished.id), reused=True
-            )
     lease = _new_lease()
     say = notice or _to_stderr
     waited_for: str | None = None
     while True:
+        # Checked again after waiting for another process's run: it may have just finished.
+        if options.reuse_finished and options.use_cache:
+            finished = next(
+                (
+                    r
+                    for r in store.list_runs(200)
+                    if r.fingerprint == fingerprint and r.status == "finished"
+                ),
+                None,
+            )
+            if finished is not None:
+                return RunOutcome(
+                    finished.id, False, len(items), store.candidates(finished.id), reused=True
+                )
         run = store.find_resumable_run(fingerprint) if options.resume else None
         if run is None:
             run = RunRecord(
