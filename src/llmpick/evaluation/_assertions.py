@@ -85,8 +85,9 @@ class RowAssertions(Scorer):
         checks = self._checks.get(sample.item.id)
         if not checks:
             return Score(None, None, "no checks on this row")
-        outcomes = [(check, self._timed(check, sample) or self._run_sync(check, sample))
-                    for check in checks]  # fmt: skip
+        outcomes = [
+            (check, self._timed(check, sample) or self._run_sync(check, sample)) for check in checks
+        ]
         return _combine(outcomes)
 
     async def ascore(self, sample: Sample, env: ScorerEnv | None = None) -> Score:
@@ -166,8 +167,10 @@ def row_assertions(
         where = f"{source} row {item.row}: {ASSERT_FIELD}"
         entries = _as_list(raw)
         if entries is None:
-            problems.append(f"{where}: expected a list of checks like [{{type: contains, value: "
-                            f"...}}], got {type(raw).__name__}")  # fmt: skip
+            problems.append(
+                f"{where}: expected a list of checks like [{{type: contains, value: ...}}], "
+                f"got {type(raw).__name__}"
+            )
             continue
         parsed = []
         for index, entry in enumerate(entries):
@@ -227,5 +230,5 @@ def _parse(entry: Any, base_dir: Path | None) -> _Check:
         else:
             options[option] = value
     scorer_class(kind)  # imports a lazy kind now, so its errors come here
-    return _Check(label, negate, scorer=build_scorer(kind, kind, options, base_dir=base_dir),
-                  expected=expected)  # fmt: skip
+    scorer = build_scorer(kind, kind, options, base_dir=base_dir)
+    return _Check(label, negate, scorer=scorer, expected=expected)

@@ -11,6 +11,8 @@ in-process provider; ARGS are the server's own (`--model`, `--port`, ...).
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from llmpick.providers._llamacpp import DEFAULT_TOP_P, SAMPLING
@@ -51,6 +53,12 @@ def main() -> None:
     """Patch the request models, then run the server's own command line."""
     from llama_cpp.server import types
 
+    from llmpick._logs import VERBOSE_ENV, route_llama_cpp_logs
+
+    # llama.cpp's model-load lines go to the log file; the server's access log stays on screen.
+    route_llama_cpp_logs()
+    if not os.environ.get(VERBOSE_ENV) and "--verbose" not in sys.argv:
+        sys.argv += ["--verbose", "false"]  # no model metadata dump (llmpick --verbose keeps it)
     for name in ("CreateCompletionRequest", "CreateChatCompletionRequest"):
         setattr(types, name, _with_defaults(getattr(types, name)))
     # Imported after the patch: the app binds the request models when it is first imported.
