@@ -89,3 +89,21 @@ def test_a_bad_row_check_stops_the_eval_before_any_call(
     assert result.returncode == 2
     assert "cases.jsonl row 1: assert[0]: unknown check type 'contans'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_runs_show_counts_answers_that_list_several_labels(
+    llmpick: CliRun, tmp_path: Path, server_url: str
+) -> None:
+    rows = [{"id": f"c{n}", "input": f"q{n}", "expected": "alpha"} for n in range(3)]
+    spec = _spec(tmp_path, server_url, rows)
+    text = spec.read_text().replace(
+        "{type: contains, name: accuracy}",
+        "{type: choice, name: accuracy, choices: [alpha, bravo, other]}",
+    )
+    spec.write_text(text)
+    db = str(tmp_path / "db.sqlite")
+    assert llmpick("eval", str(spec), "--db", db).returncode == 0
+    shown = llmpick("runs", "show", "latest", "--db", db, columns=120)
+    # "alpha bravo charlie" names two labels: 0 on every item, though alpha comes first.
+    assert "mock-a: 3 accuracy answer(s) named several answers at once" in shown.stdout
+    assert "0.000" in shown.stdout

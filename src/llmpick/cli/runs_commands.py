@@ -123,6 +123,7 @@ def show(
         run_id = _run_id(store, run)
         summary = summarize_run(store, run_id)
         failures = assertion_failures(store, run_id)
+        ambiguous = ambiguous_answers(store, run_id)
     if as_json:
         data = summary.to_dict()
         data["assertion_failures"] = [
@@ -132,6 +133,14 @@ def show(
         print_json(data)
         return
     render_summary(summary)
+    for (candidate, metric), count in sorted(ambiguous.items()):
+        console.print(
+            Text(
+                f"{candidate}: {count} {metric} answer(s) named several answers at once "
+                "(ambiguous, scored 0)",
+                style="yellow",
+            )
+        )
     render_assertion_failures(failures)
 
 
@@ -144,6 +153,18 @@ def assertion_failures(store: Store, run_id: str) -> list[tuple[str, str, int, s
         for s in store.scores(run_id)
         if s.metric == ASSERTIONS_METRIC and s.passed is False
     ]
+
+
+def ambiguous_answers(store: Store, run_id: str) -> dict[tuple[str, str], int]:
+    """How many answers each candidate gave that a scorer found ambiguous (a `choice` answer
+    naming several labels, a `regex` capturing different texts), by (candidate, metric)."""
+    from llmpick.evaluation import AMBIGUOUS_PREFIX
+
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for s in store.scores(run_id):
+        if s.detail is not None and s.detail.startswith(AMBIGUOUS_PREFIX):
+            counts[(s.candidate, s.metric)] += 1
+    return dict(counts)
 
 
 _MOST_FAILURES_SHOWN = 20

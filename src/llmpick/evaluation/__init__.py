@@ -47,6 +47,7 @@ from llmpick.evaluation._runner import (
     run_async,
 )
 from llmpick.evaluation._scorers import (
+    AMBIGUOUS_PREFIX,
     ModelCall,
     Sample,
     Score,
@@ -76,6 +77,7 @@ from llmpick.evaluation._stats import (
 )
 
 __all__ = [
+    "AMBIGUOUS_PREFIX",
     "ASSERTIONS_METRIC",
     "COMPLETION_STOP",
     "VARIANT_SEPARATOR",
