@@ -7,11 +7,12 @@ in flight, which is what a one-sequence server serves. The estimate for the same
 be within 3x of what the server achieved: the issue was a 200x miss.
 
 The estimate describes a host whose cores serve only this model. On a shared machine the wall
-clock also counts time the server waited for a core, so the server's own CPU time is measured
-too: requests per CPU-second x its threads is what it serves with those cores to itself. That
-rate is compared up to a load of BUSY_LIMIT x the cores (beyond it llama.cpp's threads spin
-waiting for each other and even CPU time inflates: at 6x the cores it read 3-4x low), and the
-wall-clock rate only when the machine is not busier than its cores.
+clock also counts time the server waited for a core, so the server is also run on one thread
+and its own CPU time measured: requests per CPU-second is what one core serves when it is its
+own, and the estimate per core (this tiny model is compute bound, so the estimate is linear in
+cores) must be within 3x of it. One thread, because llama.cpp's threads spin while they wait
+for each other, which on a busy machine inflates CPU time too. The wall-clock rate on the
+host's cores is compared only when the machine is not busier than its cores.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ HARDWARE = "cpu:8GB"
 
 MODEL = "local/smollm2-135m-instruct"
 WARMUP = 2
-BUSY_LIMIT = 2.0
+# Even one thread's CPU time inflates on a machine far busier than its cores (a busy sibling
+# hyperthread, evicted caches): at 11x the cores the estimate read 2.2-2.7x the measured rate
+# per core. Beyond this load the comparison would measure the other work, not the model.
+BUSY_LIMIT = 12.0
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -55,8 +59,8 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _load_test(threads: int) -> tuple[LevelResult, float, float, Spec]:
-    """The load-test level at one request in flight, the server's requests per CPU-second x
-    threads, and the share of each prompt that is the prefix every prompt shares."""
+    """The load-test level at one request in flight, the server's requests per CPU-second per
+    thread, and the share of each prompt that is the prefix every prompt shares."""
     loaded = load_spec(EXAMPLE)
     plan = plan_load_test(loaded, "smollm2-served")
     with LlamaCppServer(MODEL, threads=threads, context_tokens=2048) as server:
@@ -76,7 +80,7 @@ async def _load_test(threads: int) -> tuple[LevelResult, float, float, Spec]:
         cpu_s = _cpu_seconds(server._process.pid) - before
     measured = levels[0]
     assert measured.errors == 0 and measured.requests_per_s > 0
-    own_cores_rate = (measured.requests + WARMUP) / (cpu_s / threads)
+    per_core_rate = (measured.requests + WARMUP) / (cpu_s / threads)
     # The server keeps the previous prompt's tokens and recomputes only what differs: the
     # system prompt and few-shot turns every prompt shares (measured as a share of characters).
     shared, total = 0, 0
@@ -84,7 +88,7 @@ async def _load_test(threads: int) -> tuple[LevelResult, float, float, Spec]:
         assert not isinstance(prompt, str)  # the example is a chat dataset
         head = sum(len(message.content) for message in prompt[:-1])
         shared, total = shared + head, total + head + len(prompt[-1].content)
-    return measured, own_cores_rate, shared / total, loaded.spec
+    return measured, per_core_rate, shared / total, loaded.spec
 
 
 def _estimate(measured: LevelResult, cached_share: float, example: Spec) -> float:
@@ -110,21 +114,34 @@ def _estimate(measured: LevelResult, cached_share: float, example: Spec) -> floa
     return estimate.requests_per_s
 
 
-async def test_the_cpu_estimate_is_within_3x_of_a_real_load_test() -> None:
+def _within(estimate: float, measured: float, what: str) -> None:
+    ratio = estimate / measured
+    assert 1 / ESTIMATE_TOLERANCE <= ratio <= ESTIMATE_TOLERANCE, (
+        f"{what}: estimate {estimate:.2f} requests/s vs measured {measured:.2f} ({ratio:.2f}x)"
+    )
+
+
+async def test_the_cpu_estimate_per_core_is_within_3x_of_a_real_load_test() -> None:
     host = cpu_host_for(parse_hardware(HARDWARE).device.memory_gb)
     assert host is not None
     busy = os.getloadavg()[0] / (os.cpu_count() or 1)
     if busy > BUSY_LIMIT:
-        pytest.skip(f"load is {busy:.1f}x the cores: too busy to measure a CPU server's capacity")
-    measured, own_cores_rate, cached_share, example = await _load_test(host.vcpus)
-    estimate = _estimate(measured, cached_share, example)
+        pytest.skip(f"load is {busy:.1f}x the cores: too busy to measure even one core")
+    measured, per_core_rate, cached_share, example = await _load_test(threads=1)
+    estimate_per_core = _estimate(measured, cached_share, example) / host.vcpus
     shape = (
-        f"estimate {estimate:.2f} requests/s; measured {measured.requests_per_s:.2f} on the "
-        f"wall clock, {own_cores_rate:.2f} per {host.vcpus} cores of server CPU time "
-        f"({measured.mean_input_tokens:.0f} prompt tokens, {cached_share:.0%} shared prefix, "
-        f"load {busy:.1f}x the cores)"
+        f"one core ({measured.mean_input_tokens:.0f} prompt tokens, {cached_share:.0%} shared "
+        f"prefix; {measured.requests_per_s:.2f} requests/s on the wall clock)"
     )
-    assert 1 / ESTIMATE_TOLERANCE <= estimate / own_cores_rate <= ESTIMATE_TOLERANCE, shape
-    if busy <= 1:
-        ratio = estimate / measured.requests_per_s
-        assert 1 / ESTIMATE_TOLERANCE <= ratio <= ESTIMATE_TOLERANCE, shape
+    _within(estimate_per_core, per_core_rate, shape)
+
+
+async def test_the_cpu_estimate_is_within_3x_of_a_real_load_test_on_a_quiet_machine() -> None:
+    host = cpu_host_for(parse_hardware(HARDWARE).device.memory_gb)
+    assert host is not None
+    busy = os.getloadavg()[0] / (os.cpu_count() or 1)
+    if busy > 1:
+        pytest.skip(f"load is {busy:.1f}x the cores: the wall clock measures the other work")
+    measured, _, cached_share, example = await _load_test(threads=host.vcpus)
+    _within(_estimate(measured, cached_share, example), measured.requests_per_s,
+            f"{host.vcpus} threads on the wall clock")  # fmt: skip
