@@ -44,6 +44,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "decide_commands",
     "probe_commands",
     "regress_commands",
+    "deploy_commands",
     "gateway_commands",
 )
 
