@@ -113,3 +113,33 @@ def test_the_public_api_is_small_and_complete() -> None:
     assert set(llmpick.__all__) - {"__version__"} == public
     for name in llmpick.__all__:
         assert getattr(llmpick, name) is not None
+
+
+def test_the_decision_table_keeps_ids_whole_at_80_columns(
+    tmp_path: Path, server: ServerThread
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from llmpick.cli import _output
+    from llmpick.cli.decide_commands import print_decision
+
+    decision = llmpick.decide(_write_spec(tmp_path, f"{server.url}/v1"), db=tmp_path / "db")
+    buffer = io.StringIO()
+    narrow = Console(file=buffer, width=80, color_system=None)
+    original = _output.console
+    _output.console = narrow
+    try:
+        import llmpick.cli.decide_commands as commands
+
+        commands.console = narrow
+        print_decision(decision)
+    finally:
+        _output.console = original
+        commands.console = original
+    text = buffer.getvalue()
+    table = text.split("No candidate meets")[0]  # the table and its notes, before the advice
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    for row in decision.candidates:
+        assert row.id in table, row.id

@@ -10,7 +10,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from llmpick.cli._output import DB_HELP, console, err_console
+from llmpick.cli._output import DB_HELP, console, err_console, print_table
 
 if TYPE_CHECKING:
     from llmpick.decision import Decision
@@ -120,7 +120,7 @@ def print_decision(decision: Decision) -> None:
             f"{marker}{usd:,.0f}" if usd is not None else "-",
             needs,
         )
-    console.print(table)
+    print_table(table, [row.id for row in ordered])
     for row in ordered:
         if row.variant:
             others = ", ".join(

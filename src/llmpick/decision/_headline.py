@@ -252,10 +252,10 @@ def _items_needed(
     floor = spec.needs.quality.min_value
     base = best_quality if best_quality is not None else 0.5
     if floor is not None and floor > base:
-        target, why = floor, f"the spec's need of {floor:.2f}"
+        target, why = floor, "the spec's need"
     else:
         target = min(1.0, base + _DEFAULT_DETECTABLE_GAIN)
-        why = f"a {_DEFAULT_DETECTABLE_GAIN:.2f} gain (assumed)"
+        why = f"an assumed gain of {_DEFAULT_DETECTABLE_GAIN:.2f}"
     if target <= base:
         return None, None
     p_a_only = base * (1 - target)
@@ -263,15 +263,16 @@ def _items_needed(
     needed = paired_sample_size(p_a_only, p_b_only)
     if needed is None:
         return None, None
+    measured = "the best measured" if best_quality is not None else "an assumed baseline"
     basis = (
-        f"to tell {target:.2f} ({why}) from {base:.2f} "
-        f"({'the best measured' if best_quality is not None else 'assumed'}) with McNemar's "
-        f"test at alpha 0.05 and power 0.8, if the two err independently; the dataset has "
-        f"{n_items} items"
+        f"to tell {target:.2f} ({why}) from {base:.2f} ({measured}) with McNemar's test, "
+        f"alpha 0.05, power 0.8, if the two err independently; the dataset has {n_items} items"
     )
     return needed, basis
 
 
 def _called(row: CandidateRow) -> str:
     """`GPT-4o mini (openai/gpt-4o-mini)`, or just the label when it is the name."""
-    return row.label if row.name == row.label else f"{row.name} ({row.label})"
+    if row.name == row.label or "(" in row.name:
+        return row.label
+    return f"{row.name} ({row.label})"
