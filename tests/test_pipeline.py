@@ -143,3 +143,23 @@ def test_the_decision_table_keeps_ids_whole_at_80_columns(
     assert all(len(line) <= 80 for line in table.splitlines()), table
     for row in decision.candidates:
         assert row.id in table, row.id
+
+
+def test_latency_measured_under_a_queue_stays_out_of_the_latency_criterion(
+    tmp_path: Path,
+) -> None:
+    # One slot, 100 ms per answer, and the spec insists on 8 in flight: requests queue.
+    config = MockServerConfig(tokens=2, ttft_ms=100, slots=1)
+    with ServerThread(create_mock_app(config)) as one_slot:
+        spec = _write_spec(tmp_path, f"{one_slot.url}/v1")
+        text = spec.read_text().replace(
+            "    catalog_id: meta/llama-3.1-8b-instruct\n",
+            "    catalog_id: meta/llama-3.1-8b-instruct\n    max_concurrency: 8\n",
+            1,
+        )
+        spec.write_text(text)
+        decision = llmpick.decide(spec, db=tmp_path / "db.sqlite")
+    row = decision.candidate("served-a")
+    assert row is not None and row.latency.under_queue is True
+    assert "under a queue" in (row.latency.source or "")
+    assert row.criteria is not None and row.criteria["latency"] is None

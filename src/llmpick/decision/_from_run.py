@@ -9,7 +9,7 @@ from llmpick.decision._evidence import (
     LatencyEvidence,
     QualityEvidence,
 )
-from llmpick.evaluation import RunSummary, summarize_run
+from llmpick.evaluation import RunSummary, measured_under_queue, summarize_run
 from llmpick.store import Store
 
 
@@ -22,6 +22,7 @@ def evidence_from_run(
     metric = summary.primary_metric
     items = [DatasetItem(i.item_id, i.input, i.expected, i.category) for i in store.items(run_id)]
     evidence: dict[str, Evidence] = {}
+    configs = {c.label: c.config for c in store.candidates(run_id)}
     for cand in summary.candidates:
         cid = cand.label
         if not cand.measured:
@@ -39,6 +40,15 @@ def evidence_from_run(
             for item, (text, ttft, error) in cand.item_responses.items()
         }
         summary_metric = cand.metrics.get(metric)
+        ttft_p50 = cand.latency.get("ttft_s")
+        p50_ms = ttft_p50.p50 * 1000 if ttft_p50 and ttft_p50.p50 is not None else None
+        probe = configs.get(cid, {}).get("latency_concurrency")
+        queued = measured_under_queue(probe, p50_ms)
+        where = (
+            f" at concurrency {probe.get('concurrency')}"
+            if isinstance(probe, dict) and probe.get("concurrency")
+            else ""
+        )
         evidence[cid] = Evidence(
             cid,
             True,
@@ -55,7 +65,9 @@ def evidence_from_run(
                 [v * 1000 for v in samples.get("e2e_s", [])],
                 [v * 1000 for v in samples.get("tpot_s", [])],
                 list(samples.get("speed", [])),
-                source=f"run {run_id}, {cand.provider or 'provider'}",
+                source=f"run {run_id}, {cand.provider or 'provider'}{where}"
+                + (", measured under a queue" if queued else ""),
+                under_queue=queued,
             ),
             responses=responses,
             run_id=run_id,

@@ -27,6 +27,7 @@ from llmpick.evaluation._candidates import (
     plan_candidates,
     split_variant,
 )
+from llmpick.evaluation._concurrency import measured_under_queue
 from llmpick.evaluation._dataset import (
     DatasetError,
     FieldMapping,
@@ -116,8 +117,9 @@ __all__ = [
     "evaluate",
     "load_dataset",
     "mcnemar_exact_p",
-    "paired_sample_size",
+    "measured_under_queue",
     "normalize_text",
+    "paired_sample_size",
     "parse_verdict",
     "plan_candidates",
     "register_scorer",
