@@ -83,3 +83,20 @@ def test_a_prompt_surely_over_the_context_window_is_refused_without_a_tokenizer(
     assert PromptBuilder().too_long("x" * 20_000_000) is None  # unknown window: not checked
     chat = [Message("system", "x" * 10_000), Message("user", "y" * 10_000)]
     assert builder.too_long(chat) is not None  # every message counts
+
+
+def test_no_plain_jinja_environment_renders_user_templates() -> None:
+    """Only the report's own package templates (autoescaped, user data as values) use a plain
+    environment; anything else that renders a template goes through `sandboxed_environment`."""
+    import re
+
+    import llmpick
+
+    source = Path(llmpick.__file__).parent
+    plain = re.compile(r"\b(?:jinja2\.)?(?:Environment|Template)\(")
+    found = {
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if plain.search(path.read_text(encoding="utf-8"))
+    }
+    assert found <= {"report/_html.py"}, found
