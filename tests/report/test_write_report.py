@@ -256,3 +256,16 @@ def test_decision_json_validates_against_its_published_schema(
     written["recommendation"]["status"] = "probably fine"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate(written)
+
+
+def test_assumed_figures_are_marked_assumed(decision: Decision, out_dir: Path) -> None:
+    def unpriced(data: dict[str, Any]) -> None:
+        row = next(c for c in data["candidates"] if c["deployment"] == "self-hosted")
+        row["cost"]["hardware_unpriced"] = True
+        row["cost"]["figure_provenance"] = {"gpu": "assumed", "operations": "assumed"}
+
+    files = write_report(edited(decision, unpriced), out_dir)
+    html = files.html.read_text(encoding="utf-8")
+    assert "assumed $0: no price known" in html and 'class="prov prov-assumed"' in html
+    markdown = files.markdown.read_text(encoding="utf-8")
+    assert "(assumed)" in markdown or "hardware assumed $0" in markdown

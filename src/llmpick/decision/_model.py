@@ -103,6 +103,13 @@ class CostFigure(_Frozen):
     as_of: str | None = None
     breakdown: dict[str, Any] = Field(default_factory=dict)
     assumptions: list[str] = Field(default_factory=list)
+    figure_provenance: dict[str, str] = Field(
+        default_factory=dict, description="Where each breakdown figure came from, by its key."
+    )
+    hardware_unpriced: bool = Field(
+        False, description="Hardware counted as $0 because nothing prices it: an assumption."
+    )
+    estimate_vs_measured: float | None = None
 
 
 class CategoryScore(_Frozen):

@@ -149,11 +149,15 @@ def _consequences(decision: Mapping[str, Any], winner: Mapping[str, Any] | None)
             f"{markdown_escape(provenance_text(cost))})."
         )
         breakdown = as_dict(cost.get("breakdown"))
+        figure_kinds = as_dict(cost.get("figure_provenance"))
         parts = [
             f"{markdown_escape(key.replace('_', ' '))} {breakdown_value(key, value)}"
+            + (f" ({markdown_escape(figure_kinds[key])})" if key in figure_kinds else "")
             for key, value in breakdown.items()
             if value is not None
         ]
+        if cost.get("hardware_unpriced"):
+            parts.append("hardware assumed $0: nothing prices it (set gpu_usd_per_hour)")
         if parts:
             lines.append("- Breakdown: " + "; ".join(parts) + ".")
         lines += [f"- Assumes: {markdown_escape(a)}" for a in as_list(cost.get("assumptions"))]
