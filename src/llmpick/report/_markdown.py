@@ -189,6 +189,12 @@ def _consequences(decision: Mapping[str, Any], winner: Mapping[str, Any] | None)
     confidence = as_number(dig(decision, "recommendation", "confidence"))
     if confidence is not None and confidence < 0.7:
         risks.append(f"Confidence is only {format_percent(confidence)}: the runner-up is close.")
+    for candidate in eligible_candidates(decision):
+        if dig(candidate, "cost", "hardware_unpriced") is True:
+            risks.append(
+                f"{markdown_escape(candidate_name(candidate))}: hardware assumed $0 (nothing "
+                "prices it; set constraints.infrastructure.gpu_usd_per_hour)."
+            )
     lines += [f"- {risk}" for risk in risks] or ["- None recorded."]
     lines += ["", "### What would change this decision", ""]
     changes = [
