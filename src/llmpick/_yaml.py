@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_DEPTH", "ShapeProblem", "Yaml12Loader", "shape_problem"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "ShapeProblem", "Yaml12Loader", "shape_problem"]
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -41,6 +41,11 @@ MAX_DEPTH = 64
 MAX_ALIAS_EXPANSION = 10_000
 """Most values aliases may add when expanded: a few shared blocks, never a "billion laughs"."""
 
+MAX_VALUES = 5_000
+"""Most values (scalars, lists, mappings) a config may hold; a spec has about 200. A document
+with a problem is parsed again by ruamel to locate it, at about a millisecond per value on a
+busy machine, so this also bounds how long a broken file takes to report."""
+
 MAX_NUMBER_CHARS = 100
 """Longest plain number; Python refuses to read integers of over 4,300 digits, and no setting
 needs more than a handful."""
@@ -66,7 +71,8 @@ def shape_problem(text: str) -> ShapeProblem | None:
 
     A YAML file is data from whoever wrote it: anchors and aliases can make a 1 KB file expand
     to a billion values, deep nesting exhausts Python's recursion limit in every parser and
-    validator after this one, and a 5,000-digit integer is refused by `int()` itself. This scans
+    validator after this one, a 5,000-digit integer is refused by `int()` itself, and tens of
+    thousands of values keep the locating parser busy for minutes. This scans
     libyaml's event stream once (no document is built, no recursion) and stops at the first
     such thing. Syntax errors are left to the parser that reports them with positions.
     """
@@ -77,6 +83,13 @@ def shape_problem(text: str) -> ShapeProblem | None:
     try:
         for event in yaml.parse(text, Loader=_BaseLoader):
             mark: Any = event.start_mark  # libyaml always sets it
+            if literal > MAX_VALUES:
+                return ShapeProblem(
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"more than {MAX_VALUES:,} values; a config is a page or two",
+                    "keep data (test cases, long lists) in a file of its own",
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 stack.append([event.anchor, 1])
                 literal += 1
