@@ -140,3 +140,15 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(GatewayConfigError) as caught:
         load_gateway_config(tmp_path / "nope.yaml")
     assert "file not found" in str(caught.value.problems[0])
+
+
+def test_hash_key_prints_a_config_entry_with_only_the_hash() -> None:
+    key = "a-long-virtual-key-for-team-a"
+    result = CliRunner().invoke(app, ["gateway", "hash-key", "--name", "team-a"], input=key + "\n")
+    assert result.exit_code == 0, result.output
+    assert hash_key(key) in result.output
+    assert key not in result.output
+    text = EXAMPLE + result.output
+    assert parse_gateway_config(text).auth is not None
+    short = CliRunner().invoke(app, ["gateway", "hash-key"], input="short\n")
+    assert short.exit_code == 2
