@@ -23,7 +23,7 @@ from llmpick.catalog._errors import (
 )
 from llmpick.catalog._loader import load_catalog
 from llmpick.catalog._overrides import overrides_path
-from llmpick.catalog._schema import Benchmark, CatalogEntry, FactSource
+from llmpick.catalog._schema import MODALITIES, Benchmark, CatalogEntry, FactSource, Sourced
 from llmpick.catalog._update import (
     FactChange,
     UpdateResult,
@@ -33,6 +33,7 @@ from llmpick.catalog._update import (
 )
 
 __all__ = [
+    "MODALITIES",
     "Benchmark",
     "Catalog",
     "CatalogEntry",
@@ -41,6 +42,7 @@ __all__ = [
     "CatalogUpdateError",
     "FactChange",
     "FactSource",
+    "Sourced",
     "UnknownModelError",
     "UpdateResult",
     "VerifyResult",

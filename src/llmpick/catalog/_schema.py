@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 ModelId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$")]
 Modality = Literal["text", "image", "audio", "video"]
+MODALITIES: tuple[str, ...] = get_args(Modality)
 
 
 class _Strict(BaseModel):

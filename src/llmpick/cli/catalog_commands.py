@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -12,8 +12,7 @@ from rich.text import Text
 from llmpick.cli._output import add_id_column, console, fail, print_json, print_table
 
 if TYPE_CHECKING:
-    from llmpick.catalog import Catalog, CatalogEntry
-    from llmpick.catalog._schema import Sourced
+    from llmpick.catalog import Catalog, CatalogEntry, Sourced
 
 catalog_app = typer.Typer(
     name="catalog",
@@ -85,9 +84,9 @@ def list_models(
     """
     if open_only and closed_only:
         fail("--open and --closed exclude each other; pass one of them")
-    from llmpick.catalog._schema import Modality
+    from llmpick.catalog import MODALITIES
 
-    modalities: tuple[str, ...] = get_args(Modality)
+    modalities: tuple[str, ...] = MODALITIES
     if modality is not None and modality.lower() not in modalities:
         fail(f"unknown modality {modality!r}; choose one of: {', '.join(modalities)}")
     catalog = _load()

@@ -174,8 +174,7 @@ def models(
 
     Example: llmpick models --spec llmpick.yaml
     """
-    from llmpick.providers import BUNDLED_MODELS, VENDOR_ENDPOINTS
-    from llmpick.providers._local_models import is_installed
+    from llmpick.providers import BUNDLED_MODELS, VENDOR_ENDPOINTS, is_installed
 
     rows: list[dict[str, Any]] = []
     llama_ready = is_installed("llama-cpp-python")

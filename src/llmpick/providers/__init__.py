@@ -44,7 +44,12 @@ from llmpick.providers._errors import (
     StreamError,
     UnexpectedResponseError,
 )
-from llmpick.providers._local_models import BUNDLED_MODELS, BundledModel, resolve_gguf
+from llmpick.providers._local_models import (
+    BUNDLED_MODELS,
+    BundledModel,
+    is_installed,
+    resolve_gguf,
+)
 from llmpick.providers._resolve import (
     VENDOR_ENDPOINTS,
     VendorEndpoint,
@@ -103,6 +108,7 @@ __all__ = [
     "candidate_provider_config",
     "cost_usd",
     "create_provider",
+    "is_installed",
     "provider_class",
     "provider_config_for",
     "provider_kinds",
