@@ -2,17 +2,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
-
-from llmpick.evaluation import scorer_kinds
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _built_in_kinds() -> list[str]:
-    # Other tests register their own kinds in this process; the CLI's process has none of them.
-    return [kind for kind in scorer_kinds() if not kind.endswith("_test")]
+    # Other tests register their own kinds in this process: ask a fresh one, as the CLI is.
+    code = "from llmpick.evaluation import scorer_kinds; print(','.join(scorer_kinds()))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return fresh.stdout.strip().split(",")
 
 
 def test_scorers_list_shows_every_registered_kind_with_options_and_example(
