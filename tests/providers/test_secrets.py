@@ -157,11 +157,6 @@ report:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store keeps the candidate's base_url as written (candidates.config_json); "
-    "redact it with llmpick.providers.redact_url before storing, then remove this mark",
-)
 def test_a_key_in_a_spec_base_url_leaves_no_trace(tmp_path: Path) -> None:
     rows = [f'{{"id": "t{i}", "ticket": "ticket {i}", "queue": "billing"}}' for i in range(3)]
     (tmp_path / "tickets.jsonl").write_text("\n".join(rows) + "\n")

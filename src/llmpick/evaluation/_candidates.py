@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from llmpick._redact import redact_url
 from llmpick.catalog import Catalog, CatalogEntry
 from llmpick.providers import ProviderSetupError, Usage, create_provider, provider_class
 from llmpick.providers._cost import cost_usd
@@ -221,7 +222,13 @@ def _plan_one(
         limit = 1
     description = {
         "model": candidate.model,
-        "endpoint": candidate.endpoint.model_dump() if candidate.endpoint else None,
+        # What is stored and shown: a key in the URL (?key=..., user:password@) never is.
+        "endpoint": {
+            **candidate.endpoint.model_dump(),
+            "base_url": redact_url(candidate.endpoint.base_url),
+        }
+        if candidate.endpoint
+        else None,
         "gguf": candidate.gguf.model_dump(mode="json") if candidate.gguf else None,
         "catalog_id": entry.id if entry else candidate.catalog_id,
     }
