@@ -46,6 +46,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "regress_commands",
     "deploy_commands",
     "gateway_commands",
+    "tune_commands",
 )
 
 

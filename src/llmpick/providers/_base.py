@@ -194,6 +194,7 @@ _REGISTRY: LazyRegistry[Provider] = LazyRegistry(
         "anthropic": "llmpick.providers._anthropic:AnthropicProvider",
         "gemini": "llmpick.providers._gemini:GeminiProvider",
         "llamacpp": "llmpick.providers._llamacpp:LlamaCppProvider",
+        "transformers": "llmpick.providers._transformers:TransformersProvider",
     },
 )
 

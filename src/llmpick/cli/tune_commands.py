@@ -1,0 +1,77 @@
+"""`llmpick tune SPEC --candidate NAME`: LoRA-tune a local model on the spec's training split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `tune` command to the root app."""
+    app.command("tune")(tune)
+
+
+def tune(
+    spec: Path = typer.Argument(..., help="The decision spec (llmpick.yaml) with a dataset."),
+    candidate: str = typer.Option(
+        ..., "--candidate", "-c", help="The spec candidate to tune (a local GGUF model)."
+    ),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Passes over the training split."),
+    rank: int = typer.Option(8, "--rank", min=1, help="LoRA rank r."),
+    lr: float = typer.Option(5e-4, "--lr", min=1e-9, help="AdamW learning rate."),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", min=1, help="Stop after this many optimizer steps."
+    ),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Examples per step."),
+    max_length: int = typer.Option(
+        256, "--max-length", min=8, help="Tokens per example (the prompt is cut from the left)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split, shuffling and initial weights."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Folder for adapters (default: $LLMPICK_HOME/adapters)."
+    ),
+) -> None:
+    """Train a LoRA adapter for one local candidate on the spec's dataset (the `tune` extra).
+
+    The dataset is split train/validation/test (70/15/15, fixed seed); the test split is never
+    trained on. Prints the loss per step and the validation loss per epoch; the same spec, base
+    model and settings reuse the adapter already trained.
+
+    Example: llmpick tune llmpick.yaml --candidate local/smollm2-135m-instruct --epochs 2
+    """
+    from llmpick.spec import load_spec
+    from llmpick.tuning import EpochRecord, StepRecord, TuneSettings
+    from llmpick.tuning import tune as run_tune
+
+    settings = TuneSettings(
+        epochs=epochs,
+        rank=rank,
+        learning_rate=lr,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        max_length=max_length,
+        seed=seed,
+    )
+
+    def on_step(step: StepRecord) -> None:
+        typer.echo(f"step {step.step} epoch {step.epoch} loss {step.loss:.4f}")
+
+    def on_epoch(epoch: EpochRecord) -> None:
+        typer.echo(
+            f"epoch {epoch.epoch} train loss {epoch.train_loss:.4f} "
+            f"validation loss {epoch.validation_loss:.4f}"
+        )
+
+    loaded = load_spec(spec)
+    typer.echo(f"tuning {candidate} (loading the base weights takes a while on a CPU)")
+    result = run_tune(
+        loaded, candidate, settings, output_root=output, on_step=on_step, on_epoch=on_epoch
+    )
+    m = result.manifest
+    sizes = ", ".join(f"{k} {v}" for k, v in m.split_sizes.items())
+    if result.reused:
+        typer.echo(f"reused the adapter trained before (same base, data and settings): {sizes}")
+    else:
+        typer.echo(f"trained {len(m.steps)} steps in {m.wall_time_s:.1f} s: {sizes}")
+    typer.echo(f"adapter: {result.adapter_dir}")

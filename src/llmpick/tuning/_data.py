@@ -1,0 +1,146 @@
+"""What a tuned model learns from: each item's prompt, built exactly as the evaluation builds it.
+
+The prompt goes through the evaluation's own `plan_candidates` and `PromptBuilder` (the spec's
+template, system prompt and few-shot examples, the candidate's prompt mode), so the model is
+trained on the very prompts it is later evaluated on; the target is the item's expected answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from llmpick.evaluation import FieldMapping, PlannedCandidate, PromptBuilder, load_dataset
+from llmpick.evaluation import plan_candidates as _plan_candidates
+from llmpick.providers import BUNDLED_MODELS, Prompt, resolve_gguf
+from llmpick.spec import LoadedSpec
+from llmpick.tuning._errors import TuningError
+from llmpick.tuning._splits import Splits, split_ids
+
+__all__ = ["Example", "TuningData", "load_tuning_data"]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One item as the model sees it: the evaluation's prompt and the answer to learn."""
+
+    id: str
+    prompt: Prompt
+    target: str
+
+
+@dataclass(frozen=True)
+class TuningData:
+    """Everything tuning needs from a spec and one of its candidates."""
+
+    candidate: str
+    base_model: str
+    base_path: Path
+    prompt_mode: Literal["chat", "completion"]
+    examples: dict[str, Example]
+    splits: Splits
+
+    def split(self, name: Literal["train", "validation", "test"]) -> list[Example]:
+        return [self.examples[i] for i in getattr(self.splits, name)]
+
+    def data_hash(self) -> str:
+        """SHA-256 of every prompt, target and split assignment (what changes the training)."""
+        payload = {
+            "mode": self.prompt_mode,
+            "splits": {k: list(getattr(self.splits, k)) for k in ("train", "validation", "test")},
+            "examples": [
+                [e.id, _plain(e.prompt), e.target] for e in sorted(self.examples.values(), key=_id)
+            ],
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        return hashlib.sha256(blob).hexdigest()
+
+
+def load_tuning_data(
+    loaded: LoadedSpec,
+    candidate: str,
+    *,
+    seed: int = 0,
+    validation_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+) -> TuningData:
+    """Read the spec's dataset, split it, and build each item's prompt for `candidate`.
+
+    The candidate must be a local GGUF model (a bundled `local/...` id or a `gguf` file): those
+    are the weights tuning can load. Items without an expected answer cannot be trained on.
+    """
+    from llmpick.catalog import load_catalog
+
+    spec = loaded.spec
+    if spec.dataset is None:
+        raise TuningError(f"{loaded.path}: the spec has no `dataset` section to tune on")
+    names = [c.label for c in spec.candidates]
+    if candidate not in names:
+        raise TuningError(
+            f"{loaded.path}: no candidate named {candidate!r}; candidates: {', '.join(names)}"
+        )
+    dataset = spec.dataset
+    (planned,) = _plan_candidates(
+        spec.candidates, dataset, load_catalog(), loaded.base_dir, only=[candidate]
+    )
+    base_model, base_path = _base_weights(planned, loaded.path)
+    builder = PromptBuilder(
+        template=planned.template,
+        mode=planned.prompt_mode,
+        system_prompt=planned.system_prompt,
+        few_shot=planned.few_shot,
+        input_field=dataset.input_field,
+    )
+    mapping = FieldMapping(
+        input_field=dataset.input_field,
+        expected_field=dataset.expected_field,
+        id_field=dataset.id_field,
+        category_field=dataset.category_field,
+    )
+    source = dataset.path if dataset.path.is_absolute() else loaded.base_dir / dataset.path
+    items = load_dataset(source, mapping, format=dataset.format).items
+    missing = [i.id for i in items if not i.expected]
+    if missing:
+        raise TuningError(
+            f"{source}: {len(missing)} item(s) have no expected answer to train on "
+            f"(field {dataset.expected_field!r}), e.g. id {missing[0]}"
+        )
+    examples = {i.id: Example(i.id, builder.build(i), str(i.expected)) for i in items}
+    splits = split_ids(
+        [i.id for i in items],
+        seed=seed,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+    )
+    return TuningData(candidate, base_model, base_path, planned.prompt_mode, examples, splits)
+
+
+def _base_weights(planned: PlannedCandidate, spec_path: Path) -> tuple[str, Path]:
+    config = planned.provider_config
+    if config is None or config.get("kind") != "llamacpp":
+        why = planned.reason or f"its provider is {config and config.get('kind')!r}"
+        raise TuningError(
+            f"{spec_path}: candidate {planned.label!r} cannot be tuned here: only local GGUF "
+            f"models (local/... or `gguf`) have weights to train ({why})"
+        )
+    model = str(config["model"])
+    if config.get("model_path"):
+        path = Path(str(config["model_path"]))
+    elif model in BUNDLED_MODELS:
+        path = resolve_gguf(BUNDLED_MODELS[model])
+    else:
+        raise TuningError(f"{spec_path}: candidate {planned.label!r} has no weights file")
+    if not path.is_file():
+        raise TuningError(f"{spec_path}: candidate {planned.label!r}: no such file {path}")
+    return model, path
+
+
+def _plain(prompt: Prompt) -> object:
+    return prompt if isinstance(prompt, str) else [[m.role, m.content] for m in prompt]
+
+
+def _id(example: Example) -> str:
+    return example.id

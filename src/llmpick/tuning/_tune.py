@@ -1,0 +1,176 @@
+"""`tune`: split the spec's data, train a LoRA adapter for one candidate, or reuse the one the
+same inputs already produced."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from llmpick.spec import LoadedSpec
+from llmpick.tuning._data import TuningData, load_tuning_data
+from llmpick.tuning._errors import TuningError
+from llmpick.tuning._manifest import (
+    MANIFEST_NAME,
+    AdapterManifest,
+    EpochRecord,
+    StepRecord,
+    TuneSettings,
+    adapter_key,
+)
+
+__all__ = ["TuneResult", "adapters_dir", "tune", "tuned_provider_config"]
+
+_VERSIONED = ("llmpick", "torch", "transformers", "peft", "gguf")
+
+
+def adapters_dir() -> Path:
+    """Where adapters go by default: `$LLMPICK_HOME/adapters`, else `~/.cache/llmpick/adapters`."""
+    home = os.environ.get("LLMPICK_HOME")
+    root = Path(home) if home else Path.home() / ".cache" / "llmpick"
+    return root / "adapters"
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The adapter for (base weights, data, settings): trained now, or found from before."""
+
+    adapter_dir: Path
+    manifest: AdapterManifest
+    reused: bool
+    data: TuningData
+
+
+def tune(
+    loaded: LoadedSpec,
+    candidate: str,
+    settings: TuneSettings | None = None,
+    *,
+    output_root: Path | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> TuneResult:
+    """Tune `candidate` (a local GGUF model of the spec) on the spec's training split.
+
+    The adapter lands in `output_root/<key>/` (default `adapters_dir()`), the key hashing the
+    base file's SHA-256, the data (prompts, answers, split) and every setting; when that folder
+    already holds a finished adapter nothing is trained. The folder appears only once complete.
+    """
+    settings = settings or TuneSettings()
+    data = load_tuning_data(
+        loaded,
+        candidate,
+        seed=settings.seed,
+        validation_fraction=settings.validation_fraction,
+        test_fraction=settings.test_fraction,
+    )
+    base_sha = _sha256(data.base_path)
+    data_hash = data.data_hash()
+    key = adapter_key(base_sha, data_hash, settings)
+    root = output_root or adapters_dir()
+    final = root / key
+    if (final / MANIFEST_NAME).is_file():
+        return TuneResult(final, AdapterManifest.read(final), True, data)
+
+    from llmpick.tuning._train import train_lora
+
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".{key}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    started = time.perf_counter()
+    try:
+        outcome = train_lora(
+            data.split("train"),
+            data.split("validation"),
+            data.base_path,
+            data.prompt_mode,
+            settings,
+            staging,
+            on_step=on_step,
+            on_epoch=on_epoch,
+        )
+        if not outcome.steps:
+            raise TuningError("no training step ran (empty training split?)")
+        manifest = AdapterManifest(
+            key=key,
+            candidate=candidate,
+            base_model=data.base_model,
+            base_file=data.base_path.name,
+            base_sha256=base_sha,
+            prompt_mode=data.prompt_mode,
+            data_hash=data_hash,
+            split_sizes=data.splits.sizes(),
+            split_ids={
+                "train": list(data.splits.train),
+                "validation": list(data.splits.validation),
+                "test": list(data.splits.test),
+            },
+            settings=settings,
+            initial_validation_loss=outcome.initial_validation_loss,
+            steps=outcome.steps,
+            epochs=outcome.epochs,
+            best_epoch=outcome.best_epoch,
+            stopped_early=outcome.stopped_early,
+            wall_time_s=round(time.perf_counter() - started, 3),
+            train_tokens=outcome.train_tokens,
+            hardware=_hardware(),
+            versions=_versions(),
+        )
+        manifest.write(staging)
+        try:
+            staging.rename(final)
+        except OSError:  # another process finished the same adapter first: keep theirs
+            if not (final / MANIFEST_NAME).is_file():
+                raise
+            return TuneResult(final, AdapterManifest.read(final), True, data)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return TuneResult(final, manifest, False, data)
+
+
+def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
+    """A `transformers` provider config that runs the base weights with this adapter."""
+    return {
+        "kind": "transformers",
+        "model": f"tuned/{result.manifest.candidate}",
+        "model_path": str(result.data.base_path),
+        "adapter_path": str(result.adapter_dir),
+        "prompt_mode": result.data.prompt_mode,
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hardware() -> dict[str, Any]:
+    import torch
+
+    return {
+        "device": "cpu",
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    found: dict[str, str] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[name] = metadata.version(name)
+    return found
