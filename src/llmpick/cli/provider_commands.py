@@ -45,7 +45,7 @@ def ask(
 
     Example: llmpick ask local/smollm2-135m-instruct "What is the capital of France?"
     """
-    from llmpick.providers import GenerateParams, Message, provider_config_for
+    from llmpick.providers import GenerateParams, Message, provider_class, provider_config_for
 
     if not math.isfinite(temperature):
         fail(f"--temperature must be a number from 0 to 2, got {temperature}")
@@ -60,7 +60,7 @@ def ask(
     try:
         config = provider_config_for(model, endpoint)
         update: dict[str, Any] = {"max_retries": retries}
-        if threads and config.kind == "llamacpp":
+        if threads and "n_threads" in type(config).model_fields:
             update["n_threads"] = threads
         config = config.model_copy(update=update)
     except LlmpickError as exc:
@@ -69,7 +69,8 @@ def ask(
         fail(f"bad endpoint settings for {model}: {exc}")
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
     params = GenerateParams(max_tokens=max_tokens, temperature=temperature)
-    if config.kind == "llamacpp" and not as_json:
+    in_process = provider_class(config.kind).in_process
+    if in_process and not as_json:
         err_console.print(f"[dim]loading {escape(model)} in-process ...[/]", highlight=False)
     try:
         response = asyncio.run(_ask(config, messages, params, stream=not as_json))
@@ -104,7 +105,7 @@ def ask(
     rate = response.decode_tokens_per_s or response.output_tokens_per_s
     usage = response.usage
     cost_text = "unknown" if cost is None else f"${cost:.6f}"
-    if config.kind == "llamacpp":
+    if in_process:
         cost_text = "$0 (in-process)"
     err_console.print(
         f"[dim]TTFT {_ms(ttft)} · {rate or 0:.1f} tokens/s · tokens {usage.input_tokens} in / "
