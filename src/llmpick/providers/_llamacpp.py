@@ -9,13 +9,15 @@ it has in common with the same prompt whose last turn is empty, or, for a comple
 text up to its last blank line), so the split never depends on which prompt came before. The head
 is evaluated once from an empty KV cache as its own batch and kept in positions [0, P) of the
 cache; every later prompt with the same head drops what follows P and evaluates only its own
-tail. That is the same computation for every prompt in any order, and on llama.cpp's CPU
-kernels it gives bit-identical logits to evaluating the whole prompt from an empty cache (checked
-by tests/providers/test_llamacpp_prefix.py and benchmarks/bench_local.py), so answers and cache
-keys do not depend on the switch. What llama.cpp does by itself (reusing the longest common prefix
-with whatever ran before) is not used: that split moves with the previous prompt. Where equality
-is not guaranteed (GPU offload, recurrent or hybrid memory) reuse is off and `prefix_reuse_note`
-says why; `prefix_reuse: false` turns it off for a run.
+tail. That is the same computation for every prompt in any order, and, with the head cut to a
+multiple of `_HEAD_ALIGN` tokens, llama.cpp's CPU kernels give bit-identical logits to evaluating
+the whole prompt from an empty cache (checked by tests/providers/test_llamacpp_prefix.py and
+benchmarks/bench_local.py), so answers and cache keys do not depend on the switch. What
+llama.cpp does by itself (reusing the longest common prefix with whatever ran before) is not
+used: that split moves with the previous prompt and can fall inside a kernel's row group (an
+unaligned head of 86 tokens changed one of 24 Gemma answers). Where equality is not guaranteed
+(GPU offload, recurrent or hybrid memory) reuse is off and `prefix_reuse_note` says why;
+`prefix_reuse: false` turns it off for a run.
 
 Sampling is explicit: `SAMPLING` (plain temperature sampling, no repeat penalty, the llama.cpp
 and vLLM defaults) is sent on every call, `llmpick serve` starts its server with the same
@@ -71,6 +73,12 @@ SAMPLING: dict[str, float | int] = {
 DEFAULT_TOP_P = 1.0
 # A shared head shorter than this is not worth a separate batch.
 _MIN_PREFIX_TOKENS = 32
+# The head ends on a multiple of this many tokens. Some CPU matrix kernels (llama.cpp's repacked
+# Q4_K / Q4_0 weights) multiply activation rows in groups of 4 or 8 and the rest one by one, with
+# different rounding; a split on a group boundary keeps every row in the group it has in a
+# whole-prompt batch. Measured on Gemma 3 270M Q4_K_M: splits at 80 and 88 tokens gave
+# bit-identical logits, a split at 87 did not (and changed 1 answer in 24).
+_HEAD_ALIGN = 16
 
 _INSTALL = "pip install 'llmpick[local]'  (the first install compiles llama.cpp: ~10 min)"
 
@@ -256,6 +264,7 @@ class LlamaCppProvider(Provider):
             n += 1
         # At least one token must follow the head: its logits start the answer.
         n = min(n, len(tokens) - 1)
+        n -= n % _HEAD_ALIGN
         return n if n >= _MIN_PREFIX_TOKENS else 0
 
     async def _generate_once(

@@ -1,0 +1,165 @@
+"""Local evaluation with prefix reuse vs without: the quickstart's prompts on both bundled models.
+
+For each model (SmolLM2-135M in chat mode, Gemma 3 270M in completion mode) two in-process
+providers are loaded: one with `prefix_reuse` (the default: the system prompt and few-shot
+examples every prompt shares stay in the KV cache, only each ticket is evaluated) and one with
+`prefix_reuse: false` (the KV cache cleared before every prompt, the path before reuse). Both answer
+the quickstart's items with the evaluation's own prompts and generation settings, one trial after
+the other, alternating which goes first, since this machine's speed drifts within seconds.
+Reported per model: items/s (median over trials), prompt tokens computed per item (input tokens
+minus those taken from the cache), the median of the per-trial speed-up ratios, and whether every
+answer of every trial is identical across the two paths (and across trials).
+
+    .venv/bin/python benchmarks/bench_local.py   # --items 80 --trials 3 --threads 2
+
+Pass criteria printed at the end: at least 2.5x the items/s without reuse for each model, and
+100% identical answers. On a busy machine, compare the ratio, not the absolute items/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from llmpick.evaluation import FieldMapping, PromptBuilder, load_dataset
+from llmpick.evaluation._prompts import COMPLETION_STOP
+from llmpick.providers import GenerateParams, Prompt, Response
+from llmpick.providers._llamacpp import LlamaCppConfig, LlamaCppProvider
+from llmpick.spec import load_spec
+
+QUICKSTART = Path(__file__).parents[1] / "examples" / "quickstart" / "llmpick.yaml"
+MODELS = {
+    "smollm2": ("local/smollm2-135m-instruct", "chat"),
+    "gemma": ("local/gemma-3-270m", "completion"),
+}
+
+
+def quickstart_prompts(mode: str, limit: int | None) -> tuple[list[Prompt], GenerateParams]:
+    """The quickstart's prompts and generation settings, built as `llmpick eval` builds them."""
+    loaded = load_spec(QUICKSTART)
+    ds = loaded.spec.dataset
+    assert ds is not None
+    mapping = FieldMapping(
+        input_field=ds.input_field, expected_field=ds.expected_field, id_field=ds.id_field
+    )
+    items = load_dataset(loaded.base_dir / ds.path, mapping).items[:limit]
+    builder = PromptBuilder(
+        template=ds.template,
+        mode=mode,  # type: ignore[arg-type]
+        system_prompt=ds.system_prompt,
+        few_shot=[(s.input, s.output) for s in ds.few_shot],
+        input_field=ds.input_field,
+    )
+    params = GenerateParams(
+        max_tokens=ds.max_output_tokens,
+        temperature=ds.temperature,
+        stop=COMPLETION_STOP if mode == "completion" else (),
+    )
+    return [builder.build(item) for item in items], params
+
+
+async def one_pass(
+    provider: LlamaCppProvider, prompts: list[Prompt], params: GenerateParams
+) -> tuple[float, list[Response]]:
+    started = time.perf_counter()
+    responses = [await provider.generate(p, params) for p in prompts]
+    return time.perf_counter() - started, responses
+
+
+async def bench_model(name: str, items: int | None, trials: int, threads: int) -> dict[str, Any]:
+    model, mode = MODELS[name]
+    prompts, params = quickstart_prompts(mode, items)
+    providers = {
+        reuse: LlamaCppProvider(
+            LlamaCppConfig(model=model, n_threads=threads, n_ctx=2048, prefix_reuse=reuse)
+        )
+        for reuse in (True, False)
+    }
+    for provider in providers.values():
+        await provider.load()
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    computed: dict[bool, list[float]] = {True: [], False: []}
+    texts: dict[bool, list[list[str]]] = {True: [], False: []}
+    ratios: list[float] = []
+    try:
+        for trial in range(trials):
+            order = (False, True) if trial % 2 == 0 else (True, False)
+            for reuse in order:
+                elapsed, responses = await one_pass(providers[reuse], prompts, params)
+                seconds[reuse].append(elapsed)
+                texts[reuse].append([r.text for r in responses])
+                tokens = [
+                    r.usage.input_tokens - (r.usage.cached_input_tokens or 0) for r in responses
+                ]
+                computed[reuse].append(sum(tokens) / len(tokens))
+            ratios.append(seconds[False][-1] / seconds[True][-1])
+            print(
+                f"  {name} trial {trial + 1}: without {len(prompts) / seconds[False][-1]:.2f} "
+                f"items/s, with {len(prompts) / seconds[True][-1]:.2f} items/s "
+                f"({ratios[-1]:.2f}x)",
+                flush=True,
+            )
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+    reference = texts[False][0]
+    runs = texts[True] + texts[False]
+    identical = sum(all(run[i] == reference[i] for run in runs) for i in range(len(reference)))
+    differing = [
+        {
+            "item": i,
+            "without": [run[i] for run in texts[False]],
+            "with": [run[i] for run in texts[True]],
+        }
+        for i in range(len(reference))
+        if any(run[i] != reference[i] for run in runs)
+    ]
+    return {
+        "model": model,
+        "prompt_mode": mode,
+        "items": len(prompts),
+        "trials": trials,
+        "threads": threads,
+        "items_per_s_without_reuse": len(prompts) / statistics.median(seconds[False]),
+        "items_per_s_with_reuse": len(prompts) / statistics.median(seconds[True]),
+        "speedup_median_of_trials": statistics.median(ratios),
+        "speedup_per_trial": [round(r, 3) for r in ratios],
+        "prompt_tokens_computed_per_item_without_reuse": statistics.median(computed[False]),
+        "prompt_tokens_computed_per_item_with_reuse": statistics.median(computed[True]),
+        "identical_answers": identical,
+        "differing_answers": differing,
+        "reuse_note": providers[True].prefix_reuse_note,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--items", type=int, default=None, help="First N items (default: all).")
+    parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--models", default=",".join(MODELS), help="Comma-separated: smollm2,gemma")
+    args = parser.parse_args()
+    results = []
+    for name in args.models.split(","):
+        results.append(asyncio.run(bench_model(name, args.items, args.trials, args.threads)))
+    print(json.dumps(results, indent=2))
+    for r in results:
+        ok = r["speedup_median_of_trials"] >= 2.5 and r["identical_answers"] == r["items"]
+        print(
+            f"{r['model']}: {r['speedup_median_of_trials']:.2f}x items/s with reuse "
+            f"({r['items_per_s_without_reuse']:.2f} -> {r['items_per_s_with_reuse']:.2f}), "
+            f"prompt tokens computed per item "
+            f"{r['prompt_tokens_computed_per_item_without_reuse']:.0f} -> "
+            f"{r['prompt_tokens_computed_per_item_with_reuse']:.0f}, identical answers "
+            f"{r['identical_answers']}/{r['items']}: {'PASS' if ok else 'FAIL'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
