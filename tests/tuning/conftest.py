@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,14 +48,25 @@ dataset:
 """
 
 
+def write_ticket_spec(folder: Path) -> Path:
+    """Write the 20-ticket dataset and its spec into `folder`; return the spec's path."""
+    rows = [{"id": f"T{n:02d}", "ticket": t, "queue": q} for n, (t, q) in enumerate(_TICKETS, 1)]
+    (folder / "tickets.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
+    )
+    path = folder / "llmpick.yaml"
+    path.write_text(SPEC, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ticket_spec_writer() -> Callable[[Path], Path]:
+    """`write_ticket_spec`, for fixtures wider than a function's scope."""
+    return write_ticket_spec
+
+
 @pytest.fixture
 def ticket_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A spec folder with 20 labelled tickets; adapters go under the test's own LLMPICK_HOME."""
     monkeypatch.setenv("LLMPICK_HOME", str(tmp_path / "home"))
-    rows = [{"id": f"T{n:02d}", "ticket": t, "queue": q} for n, (t, q) in enumerate(_TICKETS, 1)]
-    (tmp_path / "tickets.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8"
-    )
-    path = tmp_path / "llmpick.yaml"
-    path.write_text(SPEC, encoding="utf-8")
-    return path
+    return write_ticket_spec(tmp_path)

