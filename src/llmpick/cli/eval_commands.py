@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,31 +10,11 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from llmpick.cli._output import console, err_console, fail, print_json
-from llmpick.cli.runs_commands import (
-    DB_HELP,
-    assertion_failures,
-    render_assertion_failures,
-    render_summary,
-)
+from llmpick.cli._output import DB_HELP, console, err_console, fail, print_json
+from llmpick.cli._views import assertion_failures, render_assertion_failures, render_summary
 
 if TYPE_CHECKING:
     from llmpick.evaluation import RunSummary
-    from llmpick.store import LoadTestRecord
-
-
-def load_tested_concurrency(tests: Mapping[str, LoadTestRecord]) -> dict[str, int]:
-    """Each load-tested endpoint's operating point: the concurrency its capacity was measured
-    at, so its latency is measured where the sized deployment runs (also used by `decide`)."""
-    points = {label: t for label, t in tests.items() if t.requests_per_s and t.concurrency}
-    for label, test in points.items():
-        err_console.print(
-            f"[dim]{escape(label)} runs at concurrency {test.concurrency}, its load-tested "
-            f"operating point ({escape(test.id)})[/]",
-            highlight=False,
-            soft_wrap=True,
-        )
-    return {label: int(test.concurrency or 1) for label, test in points.items()}
 
 
 def register(app: typer.Typer) -> None:
@@ -84,6 +63,7 @@ def eval_command(
 
     Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20 --fail-under 0.8
     """
+    from llmpick._pipeline import operating_points
     from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
     from llmpick.loadtest import latest_load_tests
     from llmpick.spec import load_spec
@@ -91,7 +71,7 @@ def eval_command(
 
     loaded = load_spec(spec)
     for warning in loaded.warnings:
-        err_console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        err_console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
     options = RunOptions(
         use_cache=not no_cache,
         limit=limit,
@@ -105,7 +85,10 @@ def eval_command(
         prefix_reuse=prefix_reuse,
     )
     with open_store(db) as store:
-        options.concurrency_for = load_tested_concurrency(latest_load_tests(store, loaded.spec))
+        points, notes = operating_points(latest_load_tests(store, loaded.spec))
+        options.concurrency_for = points
+        for note in notes:
+            err_console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
         try:
             if progress:
                 with RichProgress() as bars:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from llmpick.cli._output import DB_HELP, console, err_console, fail, print_json, print_table
+from llmpick.cli._output import DB_HELP, console, err_console, fail, print_json
+from llmpick.cli._views import level_name, print_load_test
 
 if TYPE_CHECKING:
-    from llmpick.loadtest import LevelResult, LoadTestResult
+    from llmpick.loadtest import LevelResult
     from llmpick.spec import Spec
 
 
@@ -99,7 +99,7 @@ def loadtest(
         if not as_json:
             mark = "[green]ok[/]" if level.meets_slo else f"[red]{level.verdict}[/]"
             console.print(
-                f"  {_level_name(level):>16}: {level.requests_per_s:8.2f} req/s achieved, "
+                f"  {level_name(level):>16}: {level.requests_per_s:8.2f} req/s achieved, "
                 f"p95 TTFT {_ms(level.ttft_ms['p95'])}, p95 E2E {_ms(level.e2e_ms['p95'])}  "
                 + mark,
                 highlight=False,
@@ -181,66 +181,5 @@ def _sized_on(spec: Spec, label: str) -> str | None:
     return None
 
 
-def _level_name(level: LevelResult) -> str:
-    if level.target_rate is not None:
-        return f"rate {level.target_rate:g}/s"
-    return f"concurrency {level.concurrency}"
-
-
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ms"
-
-
-def print_load_test(result: LoadTestResult) -> None:
-    """The sweep as a table, the capacity and why the sweep stopped (also `runs show lt-...`)."""
-    table = Table(title=f"Load test {result.id}: {result.candidate}", title_justify="left")
-    open_loop = any(level.target_rate is not None for level in result.levels)
-    first = ("offered/s", "sent/s", "lag p95", "in flight") if open_loop else ("concurrency",)
-    for column in (*first, "requests", "achieved/s", "out tok/s", "TTFT p50/p95", "E2E p50/p95"):
-        table.add_column(column, justify="right")
-    table.add_column("ITL p50", justify="right")
-    table.add_column("verdict")
-    best = result.best
-    for level in result.levels:
-        marker = " *" if best is not None and level is best else ""
-        errors = f" ({level.errors} failed)" if level.errors else ""
-        offered = (
-            (
-                f"{level.target_rate:g}{marker}",
-                "-" if level.sent_rate is None else f"{level.sent_rate:,.1f}",
-                _ms((level.send_lag_ms or {}).get("p95")),
-                str(level.concurrency),
-            )
-            if open_loop
-            else ()
-        )
-        table.add_row(
-            *(offered or (f"{level.concurrency}{marker}",)),
-            f"{level.requests}{errors}",
-            f"{level.requests_per_s:,.2f}",
-            f"{level.output_tokens_per_s:,.0f}",
-            f"{_ms(level.ttft_ms['p50'])} / {_ms(level.ttft_ms['p95'])}",
-            f"{_ms(level.e2e_ms['p50'])} / {_ms(level.e2e_ms['p95'])}",
-            _ms(level.itl_ms["p50"]),
-            "[green]meets SLO[/]" if level.meets_slo else f"[red]{level.verdict}[/]",
-        )
-    print_table(table)  # stacked rows where the sweep's columns do not fit
-    console.print(f"Capacity: {result.summary()}", highlight=False)
-    if any(level.client_limited for level in result.levels):
-        err_console.print(
-            "[yellow]note:[/] client-limited levels (the load generator fell behind its "
-            "schedule) say what this client could send, not what the endpoint serves; they are "
-            "never taken as capacity",
-            highlight=False,
-            soft_wrap=True,
-        )
-    console.print(f"[dim]Stopped: {result.stop_reason}[/]", highlight=False)
-    expected = result.workload.get("max_output_tokens")
-    measured = best.mean_output_tokens if best is not None else None
-    if expected and measured is not None and measured < 0.5 * expected:
-        err_console.print(
-            f"[yellow]note:[/] answers averaged {measured:.0f} tokens against the {expected} "
-            "asked for (the model stopped early); the capacity holds for answers that short",
-            highlight=False,
-            soft_wrap=True,
-        )
