@@ -132,10 +132,7 @@ def list_probes(
     probes = load_probes(categories or None)
     if as_json:
         print_json(
-            [
-                {"id": p.id, "category": p.category, "check": p.check, "text": p.text}
-                for p in probes
-            ]
+            [{"id": p.id, "category": p.category, "check": p.check, "text": p.text} for p in probes]
         )
         return
     for category in dict.fromkeys(p.category for p in probes):
