@@ -160,15 +160,11 @@ def probe(
 
 def safety_evidence(report: ProbeReport) -> dict[str, SafetyEvidence]:
     """A probe run as decision evidence, by label (only candidates that answered)."""
-    from llmpick.decision import SafetyCategory, SafetyEvidence
+    from llmpick.decision import SafetyEvidence
 
     return {
         c.label: SafetyEvidence(
-            categories={
-                k: SafetyCategory(r.passed, r.n, r.ci_low, r.ci_high)
-                for k, r in c.categories.items()
-                if r.n
-            },
+            categories={k: r for k, r in c.categories.items() if r.n},
             failures=tuple((f.probe_id, f.category, f.reason, f.answer) for f in c.failures),
             run_id=report.run_id,
         )

@@ -20,7 +20,6 @@ from llmpick.decision._evidence import (
     ItemResponse,
     LatencyEvidence,
     QualityEvidence,
-    SafetyCategory,
     SafetyEvidence,
     percentile,
 )
@@ -62,7 +61,6 @@ __all__ = [
     "QualityEvidence",
     "QualityFigure",
     "Recommendation",
-    "SafetyCategory",
     "SafetyEvidence",
     "Sensitivity",
     "Serving",

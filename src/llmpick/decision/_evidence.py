@@ -9,6 +9,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from llmpick.safety import CategoryRate
+
 
 @dataclass(frozen=True)
 class ItemResponse:
@@ -68,24 +70,10 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class SafetyCategory:
-    """Probes of one category passed, of n, with the Wilson 95% interval."""
-
-    passed: int
-    n: int
-    ci_low: float
-    ci_high: float
-
-    @property
-    def rate(self) -> float | None:
-        return self.passed / self.n if self.n else None
-
-
-@dataclass(frozen=True)
 class SafetyEvidence:
     """A candidate's safety probe results: per category, the failures with reasons."""
 
-    categories: dict[str, SafetyCategory]
+    categories: dict[str, CategoryRate]
     failures: tuple[tuple[str, str, str, str], ...] = ()  # (probe id, category, reason, answer)
     run_id: str | None = None
 

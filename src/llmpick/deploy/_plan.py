@@ -85,28 +85,24 @@ def plan_deployment(
     spec = parse_hardware(hardware)
     if quantization is None and entry.local is not None:
         quantization = entry.local.quantization  # a bundled GGUF ships in one format
-    report = fit_model(
-        entry.architecture,
-        spec,
-        context_tokens=context_tokens,
-        concurrency=1,
-        quantization=quantization,
-        kv_cache_dtype=kv_cache_dtype,
-        gpu_memory_utilization=gpu_memory_utilization,
-        model_name=entry.id,
-    )
-    if not report.fits and quantization is None and report.best_quantization:
-        # No format pinned: serve at the most precise one that fits, as `fit` recommends.
-        report = fit_model(
-            entry.architecture,
+    arch = entry.architecture
+
+    def fit(quant: str | None, concurrency: int = 1) -> FitReport:
+        return fit_model(
+            arch,
             spec,
             context_tokens=context_tokens,
-            concurrency=1,
-            quantization=report.best_quantization,
+            concurrency=concurrency,
+            quantization=quant,
             kv_cache_dtype=kv_cache_dtype,
             gpu_memory_utilization=gpu_memory_utilization,
             model_name=entry.id,
         )
+
+    report = fit(quantization)
+    if not report.fits and quantization is None and report.best_quantization:
+        # No format pinned: serve at the most precise one that fits, as `fit` recommends.
+        report = fit(report.best_quantization)
     if not report.fits:
         smallest = (
             f"; the smallest that fits: {report.suggested_hardware}"
@@ -117,16 +113,7 @@ def plan_deployment(
     quant = report.quantization
     sequences, at = 1, report
     for concurrency in _CONCURRENCY_STEPS:
-        trial = fit_model(
-            entry.architecture,
-            spec,
-            context_tokens=context_tokens,
-            concurrency=concurrency,
-            quantization=quant,
-            kv_cache_dtype=kv_cache_dtype,
-            gpu_memory_utilization=gpu_memory_utilization,
-            model_name=entry.id,
-        )
+        trial = fit(quant, concurrency)
         if trial.fits:
             sequences, at = concurrency, trial
             break
