@@ -139,6 +139,10 @@ async def test_the_cpu_estimate_per_core_is_within_3x_of_a_real_load_test() -> N
 async def test_the_cpu_estimate_is_within_3x_of_a_real_load_test_on_a_quiet_machine() -> None:
     host = cpu_host_for(parse_hardware(HARDWARE).device.memory_gb)
     assert host is not None
+    # On 2 cores the load generator shares the CPU with the server, so the wall clock only
+    # means something on a machine kept quiet for it: opt in (the per-core test runs in CI).
+    if os.environ.get("LLMPICK_QUIET_MACHINE") != "1":
+        pytest.skip("set LLMPICK_QUIET_MACHINE=1 on a machine kept quiet for this measurement")
     busy = os.getloadavg()[0] / (os.cpu_count() or 1)
     if busy > 1:
         pytest.skip(f"load is {busy:.1f}x the cores: the wall clock measures the other work")
