@@ -64,7 +64,7 @@ def tune(
         )
 
     loaded = load_spec(spec)
-    typer.echo(f"tuning {candidate} (loading the base weights takes a while on a CPU)")
+    typer.echo(f"tuning {candidate}: reading the data, loading the base weights (slow on a CPU)")
     result = run_tune(
         loaded, candidate, settings, output_root=output, on_step=on_step, on_epoch=on_epoch
     )

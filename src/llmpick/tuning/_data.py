@@ -121,10 +121,11 @@ def load_tuning_data(
 def _base_weights(planned: PlannedCandidate, spec_path: Path) -> tuple[str, Path]:
     config = planned.provider_config
     if config is None or config.get("kind") != "llamacpp":
-        why = planned.reason or f"its provider is {config and config.get('kind')!r}"
+        local = planned.label.startswith("local/") or "gguf" in planned.description
+        why = f" ({planned.reason})" if local and planned.reason else ""
         raise TuningError(
             f"{spec_path}: candidate {planned.label!r} cannot be tuned here: only local GGUF "
-            f"models (local/... or `gguf`) have weights to train ({why})"
+            f"models (local/... or `gguf`) have weights to train{why}"
         )
     model = str(config["model"])
     if config.get("model_path"):
