@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import ErrorDetails
 
 from llmpick._errors import LlmpickError
 
@@ -30,10 +29,9 @@ from llmpick.spec._loader import (
     SpecError,
     _clean_loc,
     _dotted,
-    _message,
     _parse_yaml,
     _Positions,
-    _unwrap_model,
+    _problem_from_error,
 )
 
 __all__ = [
@@ -381,38 +379,13 @@ def parse_gateway_config(text: str, name: str = "<string>") -> GatewayConfig:
     try:
         config = GatewayConfig.model_validate(raw)
     except ValidationError as exc:
-        raise GatewayConfigError([_problem(name, err, positions) for err in exc.errors()]) from None
+        raise GatewayConfigError(
+            [_problem_from_error(name, err, positions, GatewayConfig) for err in exc.errors()]
+        ) from None
     problems = list(_reference_problems(config, name, positions))
     if problems:
         raise GatewayConfigError(problems)
     return config
-
-
-def _problem(name: str, err: ErrorDetails, positions: _Positions) -> Problem:
-    loc = _clean_loc(err["loc"])
-    kind = err["type"]
-    line, col, _ = positions.find(loc, want_key=kind in ("extra_forbidden", "missing"))
-    hint = None
-    field = next((p for p in reversed(loc) if isinstance(p, str)), "")
-    if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
-        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-    elif kind == "missing":
-        hint = f"add `{field}:` here"
-    return Problem(name, line, col, _dotted(loc), _message(err), hint)
-
-
-def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
-    model: type[BaseModel] | None = GatewayConfig
-    for part in loc:
-        if model is None:
-            return []
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        model = _unwrap_model(field.annotation) if field else None
-    return list(model.model_fields) if model else []
 
 
 def _reference_problems(

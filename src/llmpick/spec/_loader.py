@@ -356,7 +356,11 @@ def _dotted(loc: Loc) -> str:
     return out or "(root)"
 
 
-def _problem_from_error(name: str, err: ErrorDetails, positions: _Positions) -> Problem:
+def _problem_from_error(
+    name: str, err: ErrorDetails, positions: _Positions, root: type[BaseModel] | None = None
+) -> Problem:
+    """A located problem for one pydantic error of `root` (the spec, or another config read
+    with this loader's machinery, such as the gateway's)."""
     loc = _clean_loc(err["loc"])
     cause = (err.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
@@ -364,7 +368,7 @@ def _problem_from_error(name: str, err: ErrorDetails, positions: _Positions) -> 
     kind = err["type"]
     line, col, _ = positions.find(loc, want_key=kind in ("extra_forbidden", "missing"))
     message = _message(err)
-    hint = _hint(loc, err)
+    hint = _hint(loc, err, root or Spec)
     return Problem(name, line, col, _dotted(loc), message, hint)
 
 
@@ -405,11 +409,11 @@ def _unit_of(field: str) -> str | None:
     return None
 
 
-def _hint(loc: Loc, err: ErrorDetails) -> str | None:
+def _hint(loc: Loc, err: ErrorDetails, root: type[BaseModel]) -> str | None:
     kind = err["type"]
     field = next((p for p in reversed(loc) if isinstance(p, str)), "")
     if kind == "extra_forbidden":
-        allowed = _fields_at(loc[:-1])
+        allowed = _fields_at(loc[:-1], root)
         close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
@@ -477,9 +481,9 @@ def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _fields_at(loc: Loc) -> list[str]:
-    """Field names allowed at a location in the spec, for 'did you mean' hints."""
-    model: type[BaseModel] | None = Spec
+def _fields_at(loc: Loc, root: type[BaseModel]) -> list[str]:
+    """Field names allowed at a location in `root`, for 'did you mean' hints."""
+    model: type[BaseModel] | None = root
     for part in loc:
         if model is None:
             return []
