@@ -25,7 +25,6 @@ from llmpick.evaluation._candidates import (
     PlannedCandidate,
     call_cost_usd,
     plan_candidates,
-    split_variant,
 )
 from llmpick.evaluation._concurrency import measured_under_queue
 from llmpick.evaluation._dataset import (
@@ -128,7 +127,6 @@ __all__ = [
     "scorer_class",
     "scorer_kinds",
     "select_items",
-    "split_variant",
     "summarize_run",
     "wilson_interval",
 ]

@@ -28,19 +28,10 @@ __all__ = [
     "call_cost_usd",
     "plan_candidates",
     "provider_config_for",
-    "split_variant",
 ]
 
 # Between a candidate's label and its prompt variant's name in run labels: "gpt-4o · terse".
 VARIANT_SEPARATOR = " · "
-
-
-def split_variant(label: str, variants: Sequence[str]) -> tuple[str, str | None]:
-    """(candidate label, variant name) of a run label; the variant is None without variants."""
-    base, sep, name = label.rpartition(VARIANT_SEPARATOR)
-    if sep and name in variants:
-        return base, name
-    return label, None
 
 
 # In-process llama.cpp runs one call at a time; HTTP endpoints take many.
