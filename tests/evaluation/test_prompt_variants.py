@@ -3,6 +3,7 @@ decision judges each candidate on its best variant and says which."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,27 @@ def test_each_variant_is_run_and_compared_on_the_same_items(
     (pair,) = [c for c in summary.comparisons if c.metric == "accuracy"]
     assert {pair.a, pair.b} == set(labels) and pair.method == "mcnemar" and pair.n == 30
     assert pair.p_value is not None and pair.p_value < 1e-6
+
+
+def test_the_variants_of_one_served_endpoint_reach_it_one_after_another(
+    tmp_path: Path, scripted_server: ScriptedServer
+) -> None:
+    # A self-hosted server keeps the KV cache of the prompt head it saw last; interleaving two
+    # variants (two heads) would evict it on every request.
+    seen: list[str] = []
+
+    def answer(body: dict[str, Any]) -> str:
+        system = [m for m in body.get("messages", []) if m.get("role") == "system"]
+        seen.append("hinted" if system else "plain")
+        return _answer(body)
+
+    scripted_server.answer = answer
+    spec = load_spec(_spec(tmp_path, scripted_server))
+    with open_store(tmp_path / "db.sqlite") as store:
+        evaluate(spec, store, RunOptions())
+    assert len(seen) >= 60 and set(seen) == {"plain", "hinted"}
+    switches = sum(a != b for a, b in itertools.pairwise(seen))
+    assert switches == 1, seen
 
 
 def test_the_decision_uses_the_best_variant_and_shows_the_paired_comparison(

@@ -363,7 +363,10 @@ async def run_async(
             measurable = [e for e in evaluators if e.planned.measurable]
             local = [e for e in measurable if e.in_process]
             remote = [e for e in measurable if not e.in_process]
-            await asyncio.gather(*(e.run() for e in remote), _one_after_another(local))
+            await asyncio.gather(
+                *(_one_after_another(group) for group in _by_server(remote)),
+                _one_after_another(local),
+            )
         finally:
             await env.aclose()
         records = [e.record() for e in evaluators]
@@ -488,6 +491,26 @@ class _TerminationSignals:
 async def _one_after_another(runs: Sequence[_CandidateRun]) -> None:
     for candidate_run in runs:
         await candidate_run.run()
+
+
+def _by_server(runs: Sequence[_CandidateRun]) -> list[list[_CandidateRun]]:
+    """Remote runs in groups that run one after another: the prompt variants of one served
+    endpoint (same base URL and model) form a group, everything else runs on its own.
+
+    A self-hosted server reuses the KV cache of the prompt head it saw last (llama.cpp's
+    `cache_prompt` is on by default, llama-cpp-python's server keeps the longest common prefix,
+    vLLM's automatic prefix caching keeps recent heads), so the variants of one server, each with
+    its own system prompt and examples, would evict each other's head if their prompts were
+    interleaved. A vendor API is not ours to size, and its prompt cache is not a single slot:
+    its variants still run side by side.
+    """
+    groups: dict[object, list[_CandidateRun]] = {}
+    for candidate_run in runs:
+        config = candidate_run.planned.provider_config or {}
+        served = "endpoint" in candidate_run.planned.description
+        key = (config.get("base_url"), config.get("model")) if served else id(candidate_run)
+        groups.setdefault(key, []).append(candidate_run)
+    return list(groups.values())
 
 
 # One candidate ---------------------------------------------------------------------------------
