@@ -64,16 +64,13 @@ def gateway(
         routes = ", ".join(r.model for r in loaded.routes)
         console.print(f"config OK: {len(loaded.backends)} backend(s), routes: {routes}")
         return
-    # One line per request, written by a thread of its own: the event loop never waits on it.
-    import logging.handlers
-    import queue
+    # One line per request, written in batches by a thread of its own: the event loop only
+    # appends the record (see llmpick.gateway.BatchedLogHandler for the measurement).
+    from llmpick.gateway import BatchedLogHandler
 
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    console_handler = logging.StreamHandler()
-    console_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    listener = logging.handlers.QueueListener(records, console_handler)
-    logging.basicConfig(level=logging.INFO, handlers=[logging.handlers.QueueHandler(records)])
-    listener.start()
+    handler = BatchedLogHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     try:
         run_gateway(
             loaded,
@@ -83,7 +80,7 @@ def gateway(
             on_ready=lambda url: print(f"gateway on {url} (Ctrl-C stops it)", flush=True),
         )
     finally:
-        listener.stop()
+        handler.close()
 
 
 @gateway_app.command("schema")

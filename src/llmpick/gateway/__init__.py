@@ -26,11 +26,13 @@ from llmpick.gateway._config import (
 )
 from llmpick.gateway._decision import config_from_decision
 from llmpick.gateway._gateway import Gateway, GatewayError
+from llmpick.gateway._log import BatchedLogHandler
 from llmpick.gateway._pii import Redactor, find_pii, iban_valid, luhn_valid
 from llmpick.gateway._shadow import ShadowReport, ShadowScorer, score_shadow_pairs
 
 __all__ = [
     "Backend",
+    "BatchedLogHandler",
     "Budget",
     "Gateway",
     "GatewayConfig",

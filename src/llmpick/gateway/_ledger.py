@@ -1,22 +1,27 @@
 """Every request in the store, and budgets per key per day that hold under concurrency.
 
 Rows are queued in memory and written by one thread in batches (one transaction every 100 ms
-at most), so the request path never waits for SQLite. Budgets are kept in memory as well: a
-request reserves its largest possible spend (one request; its prompt estimate plus `max_tokens`;
-that at the backend's price) before it is forwarded, and settles to what it really used when it
-ends. Admission and reservation happen in one step of the event loop, so N concurrent requests
-against a budget of M requests admit exactly M; a spent budget refuses with HTTP 429. On start
-the day's spend is read back from the store, so a restart does not reset a budget.
+at most), so the request path never waits for SQLite. Each batch is one multi-row INSERT rather
+than `executemany`: the sqlite3 module releases and retakes the GIL around every statement it
+steps, and with the event loop busy each hand-off is a futex wake and a context switch.
+
+Budgets are kept in memory as well: a request reserves its largest possible spend (one request;
+its prompt estimate plus `max_tokens`; that at the backend's price) before it is forwarded, and
+settles to what it really used when it ends. Admission and reservation happen in one step of
+the event loop, so N concurrent requests against a budget of M requests admit exactly M; a spent
+budget refuses with HTTP 429. On start the day's spend is read back from the store, so a restart
+does not reset a budget.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,9 +95,16 @@ _REQUEST_COLUMNS = [f.name for f in fields(RequestRow)]
 _SHADOW_COLUMNS = [f.name for f in fields(ShadowRow)]
 
 
-def _insert(table: str, columns: list[str]) -> str:
-    marks = ", ".join("?" * len(columns))
-    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+_request_values = operator.attrgetter(*_REQUEST_COLUMNS)
+_shadow_values = operator.attrgetter(*_SHADOW_COLUMNS)
+# Rows per INSERT: SQLite allows 32,766 bound values per statement since 3.32.
+_ROWS_PER_INSERT = 256
+
+
+def _insert(table: str, columns: list[str], rows: int) -> str:
+    marks = "(" + ", ".join("?" * len(columns)) + ")"
+    values = ", ".join([marks] * rows)
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES {values}"
 
 
 class Ledger:
@@ -104,26 +116,29 @@ class Ledger:
         open_store(path).close()  # creates the file and applies the migrations (gateway tables)
         self.path = str(path)
         self._rows: deque[RequestRow | ShadowRow] = deque()
+        # Counted, not signalled, per row: the event loop only appends (no lock, no wake-up).
+        self._recorded = 0
+        self._written = 0
         self._wake = threading.Event()
         self._stop = False
-        self._idle = threading.Event()
-        self._idle.set()
         self._thread = threading.Thread(target=self._run, name="llmpick-ledger", daemon=True)
         self._thread.start()
 
     def record(self, row: RequestRow | ShadowRow) -> None:
-        self._idle.clear()
         self._rows.append(row)
-        if len(self._rows) >= 256:
+        self._recorded += 1
+        if len(self._rows) >= 4096:
             self._wake.set()
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Block until every row recorded so far is written."""
-        self._wake.set()
+        target = self._recorded
         deadline = time.monotonic() + timeout_s
-        while (self._rows or not self._idle.is_set()) and time.monotonic() < deadline:
+        while self._written < target and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                break
             self._wake.set()
-            time.sleep(0.01)
+            time.sleep(0.005)
 
     def close(self) -> None:
         self.flush()
@@ -150,8 +165,6 @@ class Ledger:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        request_sql = _insert("gateway_requests", _REQUEST_COLUMNS)
-        shadow_sql = _insert("gateway_shadow", _SHADOW_COLUMNS)
         try:
             while True:
                 self._wake.wait(timeout=0.1)
@@ -160,24 +173,30 @@ class Ledger:
                 while self._rows:
                     batch.append(self._rows.popleft())
                 if batch:
-                    requests = [astuple(r) for r in batch if isinstance(r, RequestRow)]
-                    shadows = [astuple(r) for r in batch if isinstance(r, ShadowRow)]
-                    db.execute("BEGIN IMMEDIATE")
-                    try:
-                        if requests:
-                            db.executemany(request_sql, requests)
-                        if shadows:
-                            db.executemany(shadow_sql, shadows)
-                        db.execute("COMMIT")
-                    except BaseException:
-                        db.execute("ROLLBACK")
-                        raise
-                if not self._rows:
-                    self._idle.set()
+                    self._write(db, batch)
+                    self._written += len(batch)
                 if self._stop and not self._rows:
                     return
         finally:
             db.close()
+
+    def _write(self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]) -> None:
+        requests = [r for r in batch if isinstance(r, RequestRow)]
+        shadows = [r for r in batch if isinstance(r, ShadowRow)]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for rows, table, columns, values in (
+                (requests, "gateway_requests", _REQUEST_COLUMNS, _request_values),
+                (shadows, "gateway_shadow", _SHADOW_COLUMNS, _shadow_values),
+            ):
+                for at in range(0, len(rows), _ROWS_PER_INSERT):
+                    part = rows[at : at + _ROWS_PER_INSERT]
+                    flat = [v for row in part for v in values(row)]
+                    db.execute(_insert(table, columns, len(part)), flat)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 # Budgets -------------------------------------------------------------------------------------
