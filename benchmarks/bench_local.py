@@ -4,11 +4,15 @@ For each model (SmolLM2-135M in chat mode, Gemma 3 270M in completion mode) two 
 providers are loaded: one with `prefix_reuse` (the default: the system prompt and few-shot
 examples every prompt shares stay in the KV cache, only each ticket is evaluated) and one with
 `prefix_reuse: false` (the KV cache cleared before every prompt, the path before reuse). Both answer
-the quickstart's items with the evaluation's own prompts and generation settings, one trial after
-the other, alternating which goes first, since this machine's speed drifts within seconds.
-Reported per model: items/s (median over trials), prompt tokens computed per item (input tokens
-minus those taken from the cache), the median of the per-trial speed-up ratios, and whether every
-answer of every trial is identical across the two paths (and across trials).
+the quickstart's items with the evaluation's own prompts and generation settings. A trial goes
+through the items once, and each item is answered by both providers back to back, alternating
+which goes first: this machine's speed drifts within seconds (other processes share its two
+cores), and a drift then slows both paths alike instead of whichever pass it fell in. Each
+provider keeps its own KV cache, so the reusing one still holds its head between items.
+Reported per model: items/s (median over trials; a trial's items/s is its items over the summed
+seconds of that path's calls), prompt tokens computed per item (input tokens minus those taken
+from the cache), the median of the per-trial speed-up ratios, and whether every answer of every
+trial is identical across the two paths (and across trials).
 
     .venv/bin/python benchmarks/bench_local.py   # --items 80 --trials 3 --threads 2
 
@@ -64,12 +68,19 @@ def quickstart_prompts(mode: str, limit: int | None) -> tuple[list[Prompt], Gene
     return [builder.build(item) for item in items], params
 
 
-async def one_pass(
-    provider: LlamaCppProvider, prompts: list[Prompt], params: GenerateParams
-) -> tuple[float, list[Response]]:
-    started = time.perf_counter()
-    responses = [await provider.generate(p, params) for p in prompts]
-    return time.perf_counter() - started, responses
+async def one_trial(
+    providers: dict[bool, LlamaCppProvider], prompts: list[Prompt], params: GenerateParams
+) -> dict[bool, tuple[float, list[Response]]]:
+    """Every item through both providers back to back, alternating which goes first; per
+    provider, the summed seconds of its calls and its responses in item order."""
+    seconds = dict.fromkeys(providers, 0.0)
+    responses: dict[bool, list[Response]] = {reuse: [] for reuse in providers}
+    for i, prompt in enumerate(prompts):
+        for reuse in (False, True) if i % 2 == 0 else (True, False):
+            started = time.perf_counter()
+            responses[reuse].append(await providers[reuse].generate(prompt, params))
+            seconds[reuse] += time.perf_counter() - started
+    return {reuse: (seconds[reuse], responses[reuse]) for reuse in providers}
 
 
 async def bench_model(name: str, items: int | None, trials: int, threads: int) -> dict[str, Any]:
@@ -89,9 +100,9 @@ async def bench_model(name: str, items: int | None, trials: int, threads: int) -
     ratios: list[float] = []
     try:
         for trial in range(trials):
-            order = (False, True) if trial % 2 == 0 else (True, False)
-            for reuse in order:
-                elapsed, responses = await one_pass(providers[reuse], prompts, params)
+            for reuse, (elapsed, responses) in (
+                await one_trial(providers, prompts, params)
+            ).items():
                 seconds[reuse].append(elapsed)
                 texts[reuse].append([r.text for r in responses])
                 tokens = [
