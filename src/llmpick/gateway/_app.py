@@ -80,6 +80,9 @@ def create_gateway_app(config: GatewayConfig, db_path: str | Path | None = None)
     async def metrics(request: web.Request) -> web.Response:
         gateway.authenticate(request)
         gateway.metrics.set("llmpick_gateway_in_flight", float(gateway.in_flight))
+        for name, breaker in gateway.breakers.items():
+            opened = float(breaker.opened_at is not None)
+            gateway.metrics.set("llmpick_gateway_breaker_open", opened, backend=name)
         return web.Response(text=gateway.metrics.render(), content_type="text/plain")
 
     app.on_startup.append(on_startup)

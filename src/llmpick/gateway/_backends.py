@@ -1,8 +1,9 @@
 """The models behind the gateway, each reached one of two ways.
 
 - OpenAI-compatible servers are passed through: the client's JSON goes upstream with only the
-  model name (and, when guardrails apply, the redacted text) changed, over one shared aiohttp
-  session, and the upstream's bytes come back as they are. Each SSE event is parsed only to learn
+  model name (and, when guardrails apply, the redacted text) changed, over kept-alive
+  connections (`_upstream`, a lean HTTP/1.1 client), and the upstream's bytes come back as
+  they are. Each SSE event is parsed only to learn
   its text, finish reason and usage (for accounting, checks and cut-stream detection).
 - Anthropic, Gemini and in-process llama.cpp go through llmpick's providers (`create_provider`),
   which translate the request and the answer; the gateway encodes their text as OpenAI chunks.
@@ -23,9 +24,14 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
-
 from llmpick.gateway._config import Backend
+from llmpick.gateway._upstream import (
+    UpstreamClosed,
+    UpstreamConnectTimeout,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamResponse,
+)
 from llmpick.providers import (
     BadRequestError,
     ContextOverflowError,
@@ -143,7 +149,7 @@ class GatewayBackend(ABC):
     ) -> AsyncGenerator[Event, None]:
         """The answer as events; raises `BackendError` (a first-token timeout among them)."""
 
-    async def start(self, session: aiohttp.ClientSession) -> None:  # noqa: B027 (optional hook)
+    async def start(self) -> None:  # noqa: B027 (optional hook)
         """Called once when the gateway starts."""
 
     async def aclose(self) -> None:  # noqa: B027 (optional hook)
@@ -155,6 +161,9 @@ class GatewayBackend(ABC):
 
 
 # OpenAI-compatible pass-through --------------------------------------------------------------
+
+
+_JSON = "application/json"
 
 
 def _status_error(status: int, raw: bytes) -> BackendError:
@@ -173,27 +182,24 @@ def _status_error(status: int, raw: bytes) -> BackendError:
 
 
 class OpenAIPassThrough(GatewayBackend):
-    """Any OpenAI-compatible server, its bytes forwarded; one shared client session."""
+    """Any OpenAI-compatible server, its bytes forwarded over kept-alive connections."""
 
     def __init__(self, config: Backend) -> None:
         super().__init__(config)
         assert config.endpoint is not None
         self.endpoint = config.endpoint
-        self._session: aiohttp.ClientSession | None = None
-        self._headers = {"Content-Type": "application/json", **self.endpoint.headers}
+        headers = dict(self.endpoint.headers)
         if self.endpoint.api_key_env:
             key = os.environ.get(self.endpoint.api_key_env)
             if key:
-                self._headers["Authorization"] = f"Bearer {key}"
-        self._timeout = aiohttp.ClientTimeout(
-            total=config.total_timeout_s, sock_connect=config.connect_timeout_s
+                headers["Authorization"] = f"Bearer {key}"
+        self._pool = UpstreamPool(
+            self.endpoint.base_url, connect_timeout_s=config.connect_timeout_s, headers=headers
         )
+        self._paths = {True: "/chat/completions", False: "/completions"}
 
-    async def start(self, session: aiohttp.ClientSession) -> None:
-        self._session = session
-
-    def _url(self, chat: bool) -> str:
-        return self.endpoint.base_url + ("/chat/completions" if chat else "/completions")
+    async def aclose(self) -> None:
+        self._pool.close()
 
     def _upstream_body(self, body: dict[str, Any], stream: bool) -> bytes:
         out = dict(body)
@@ -208,21 +214,31 @@ class OpenAIPassThrough(GatewayBackend):
         return json.dumps(out).encode()
 
     async def complete(self, body: dict[str, Any], chat: bool) -> Answer:
-        assert self._session is not None
         data = self._upstream_body(body, stream=False)
         async with self._slots:
+            response: UpstreamResponse | None = None
             try:
-                async with self._session.post(
-                    self._url(chat), data=data, headers=self._headers, timeout=self._timeout
-                ) as resp:
-                    raw = await resp.read()
-                    status = resp.status
+                async with asyncio.timeout(self.config.total_timeout_s):
+                    response = await self._pool.post(self._paths[chat], data, _JSON)
+                    raw = await response.read()
             except TimeoutError:
                 raise BackendError(
                     f"no answer within {self.config.total_timeout_s:g} s", kind="timeout"
                 ) from None
-            except (aiohttp.ClientError, OSError) as exc:
+            except UpstreamConnectTimeout:
+                raise BackendError(
+                    f"cannot connect within {self.config.connect_timeout_s:g} s", kind="timeout"
+                ) from None
+            except UpstreamClosed as exc:
+                raise BackendError(f"the backend {exc}") from None
+            except UpstreamError as exc:
+                raise BackendError(f"malformed answer from the backend: {exc}") from None
+            except OSError as exc:
                 raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
+            finally:
+                if response is not None:
+                    response.close()  # no-op once whole; closes the socket when not
+        status = response.status
         if status >= 300:
             raise _status_error(status, raw)
         try:
@@ -248,40 +264,48 @@ class OpenAIPassThrough(GatewayBackend):
     async def stream(
         self, body: dict[str, Any], chat: bool, state: StreamState
     ) -> AsyncGenerator[Event, None]:
-        assert self._session is not None
         data = self._upstream_body(body, stream=True)
         loop = asyncio.get_running_loop()
         # No `yield` inside a timeout block: the deadline would strike the consumer's code.
-        deadline = loop.time() + self.config.first_token_timeout_s
+        started = loop.time()
+        deadline = started + self.config.first_token_timeout_s
+        total_deadline = started + self.config.total_timeout_s
         async with self._slots:
+            resp: UpstreamResponse | None = None
             try:
-                async with asyncio.timeout_at(deadline):
-                    resp = await self._session.post(
-                        self._url(chat), data=data, headers=self._headers, timeout=self._timeout
-                    )
+                async with asyncio.timeout_at(min(deadline, total_deadline)):
+                    resp = await self._pool.post(self._paths[chat], data, _JSON)
                     if resp.status >= 300:
-                        raw = await resp.content.read(65536)
-                        resp.release()
+                        try:
+                            raw = await resp.read()
+                        finally:
+                            resp.close()
                         raise _status_error(resp.status, raw)
             except TimeoutError:
                 raise BackendError(
                     f"no first token within {self.config.first_token_timeout_s:g} s",
                     kind="timeout",
                 ) from None
-            except (aiohttp.ClientError, OSError) as exc:
+            except UpstreamConnectTimeout:
+                raise BackendError(
+                    f"cannot connect within {self.config.connect_timeout_s:g} s", kind="timeout"
+                ) from None
+            except UpstreamClosed as exc:
+                raise BackendError(f"the backend {exc}") from None
+            except UpstreamError as exc:
+                raise BackendError(f"malformed answer from the backend: {exc}") from None
+            except OSError as exc:
                 raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
             done = False
-            # Read whatever the network delivered, then parse every whole line in it: events
+            # Take whatever the network delivered, then parse every whole line in it: events
             # that arrived together leave together (`more`), one write to the client for each
             # read from upstream instead of one per event.
-            reads = resp.content.iter_any().__aiter__()
             partial = b""
             try:
                 while not done:
-                    try:
-                        async with asyncio.timeout_at(deadline):
-                            data_read = await reads.__anext__()
-                    except StopAsyncIteration:
+                    async with asyncio.timeout_at(min(deadline, total_deadline)):
+                        data_read = await resp.next_piece()
+                    if not data_read:
                         break
                     lines = (partial + data_read).split(b"\n")
                     partial = lines.pop()
@@ -314,6 +338,11 @@ class OpenAIPassThrough(GatewayBackend):
                 if not done and state.finish is None:
                     raise BackendError("the upstream stream was cut off", kind="stream_error")
             except TimeoutError:
+                if loop.time() >= total_deadline:
+                    raise BackendError(
+                        f"no whole answer within {self.config.total_timeout_s:g} s",
+                        kind="timeout",
+                    ) from None
                 if state.first_token_at is None and state.finish is None:
                     raise BackendError(
                         f"no first token within {self.config.first_token_timeout_s:g} s",
@@ -322,17 +351,14 @@ class OpenAIPassThrough(GatewayBackend):
                 raise BackendError(
                     f"the stream stalled for {self.config.stall_timeout_s:g} s", kind="timeout"
                 ) from None
-            except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
+            except UpstreamError:
                 raise BackendError("the upstream stream was cut off", kind="stream_error") from None
-            except (aiohttp.ClientError, OSError) as exc:
+            except OSError as exc:
                 raise BackendError(
                     f"connection to the backend failed: {type(exc).__name__}"
                 ) from None
             finally:
-                if done:
-                    resp.release()
-                else:
-                    resp.close()
+                resp.close()  # no-op once whole (the connection is reused); closes it if not
 
 
 def _parse_event(line: bytes) -> Event | None:
@@ -404,7 +430,7 @@ class ProviderBackend(GatewayBackend):
         self.provider: Provider = create_provider(_provider_config(config))
         self._loaded = config.local is None
 
-    async def start(self, session: aiohttp.ClientSession) -> None:
+    async def start(self) -> None:
         load = getattr(self.provider, "load", None)
         if load is not None:
             await load()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import itertools
 import json
 import logging
 import os
@@ -22,7 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from llmpick._errors import LlmpickError
@@ -116,7 +116,11 @@ class Gateway:
             path = db_path or config.accounting.db or default_db_path()
             self.ledger = Ledger(path)
             self.budgets.load(self.ledger.spent_today())
-        self.session: aiohttp.ClientSession | None = None
+        # Routes without a weighted split try the same backends every time: planned once.
+        self._plans = {r.model: plan_attempts(r, self.rng) for r in config.routes if not r.split}
+        # Request ids: a random prefix per process (replicas and restarts differ) and a counter.
+        self._id_prefix = "gw-" + os.urandom(6).hex()
+        self._ids = itertools.count()
         self.in_flight = 0
         self.shadow_in_flight: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -135,12 +139,8 @@ class Gateway:
             )
 
     async def start(self) -> None:
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30),
-            timeout=aiohttp.ClientTimeout(total=None),
-        )
         for backend in self.backends.values():
-            await backend.start(self.session)
+            await backend.start()
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -149,8 +149,6 @@ class Gateway:
         for backend in self.backends.values():
             with contextlib.suppress(Exception):
                 await backend.aclose()
-        if self.session is not None:
-            await self.session.close()
         if self.ledger is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.ledger.close)
 
@@ -175,7 +173,7 @@ class Gateway:
 
     async def handle(self, request: web.Request, chat: bool) -> web.StreamResponse:
         started = time.perf_counter()
-        request_id = "gw-" + os.urandom(8).hex()
+        request_id = f"{self._id_prefix}{next(self._ids):08x}"
         key = "anonymous"
         route_name: str | None = None
         body: dict[str, Any] = {}
@@ -215,7 +213,10 @@ class Gateway:
                 shadow.set_result(out)  # the copy is stored beside what the client got
             self._finish(request_id, key, route_name, body, chat, out, reservation, started)
 
-    def _admit(self, key: str, route: Route, body: dict[str, Any]) -> Reservation | str:
+    def _admit(self, key: str, route: Route, body: dict[str, Any]) -> Reservation | str | None:
+        """A reservation against the key's budget, the reason it is spent, or None: no budget."""
+        if self.budgets.budget_of(key) is None:
+            return None
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 256
         estimate_in = len(request_text(body)) // 4 + 1
         usage = Usage(estimate_in, int(max_tokens), "estimate")
@@ -234,8 +235,7 @@ class Gateway:
         stream = bool(body.get("stream"))
         buffered = bool(route.cascade) or self.guard.active
         checks = self.checks[route.model]
-        prompt = request_text(body)
-        order = plan_attempts(route, self.rng)
+        order = self._plans.get(route.model) or plan_attempts(route, self.rng)
         last_error: BackendError | None = None
         skipped: list[str] = []
         # A cascade stage's answer that failed a check still beats no answer at all.
@@ -263,6 +263,7 @@ class Gateway:
                     raise BackendError(problem, kind="output_check_failed", status=422)
                 is_last_stage = position == len(order) - 1
                 if route.cascade and not is_last_stage and name in route.cascade:
+                    prompt = request_text(body)
                     failed = [c.name for c in checks if not await c.passes(answer.text, prompt)]
                     if failed:
                         escalated = (answer, backend, redactor)
@@ -295,11 +296,6 @@ class Gateway:
                     breaker.release()
                 else:
                     breaker.record(verdict)
-                self.metrics.set(
-                    "llmpick_gateway_breaker_open",
-                    float(breaker.opened_at is not None),
-                    backend=name,
-                )
         if escalated is not None:
             answer, backend, redactor = escalated
             log.info("%s every later stage failed: answering with %s", request_id, backend.name)
@@ -600,33 +596,33 @@ class Gateway:
             self.budgets.settle(
                 reservation, (cost or 0.0) if forwarded else None, tokens if forwarded else None
             )
-        self.metrics.inc(
+        # Label tuples written out sorted by name (what `Metrics.inc` would build per call).
+        metrics, backend = self.metrics, out.backend or ""
+        route_label = ("route", route or "")
+        metrics.add(
             "llmpick_gateway_requests_total",
-            route=route or "",
-            backend=out.backend or "",
-            outcome=out.outcome,
+            (("backend", backend), ("outcome", out.outcome), route_label),
         )
-        self.metrics.observe(latency, route=route or "")
+        metrics.observe_key(latency, (route_label,))
         for kind, count in out.redactions.items():
-            self.metrics.inc("llmpick_gateway_redactions_total", count, type=kind)
-        if out.backend:
-            self.metrics.inc(
+            metrics.add("llmpick_gateway_redactions_total", (("type", kind),), count)
+        if backend:
+            metrics.add(
                 "llmpick_gateway_tokens_total",
+                (("backend", backend), ("direction", "input")),
                 out.input_tokens or 0,
-                backend=out.backend,
-                direction="input",
             )
-            self.metrics.inc(
+            metrics.add(
                 "llmpick_gateway_tokens_total",
+                (("backend", backend), ("direction", "output")),
                 out.output_tokens or 0,
-                backend=out.backend,
-                direction="output",
             )
             if cost:
-                self.metrics.inc("llmpick_gateway_cost_usd_total", cost, backend=out.backend)
+                metrics.add("llmpick_gateway_cost_usd_total", (("backend", backend),), cost)
+        redactions = redactions_json(out.redactions) if out.redactions else None
         log.info(
-            "%s key=%s route=%s backend=%s status=%s outcome=%s attempts=%d latency_ms=%.1f "
-            "tokens=%s/%s redactions=%s",
+            "%s key=%s route=%s backend=%s status=%s outcome=%s attempts=%d "
+            "latency_ms=%.1f tokens=%s/%s redactions=%s",
             request_id,
             key,
             route,
@@ -637,7 +633,7 @@ class Gateway:
             latency * 1000,
             out.input_tokens,
             out.output_tokens,
-            redactions_json(out.redactions) or "{}",
+            redactions or "{}",
         )
         if self.config.log_bodies:
             log.debug("%s prompt=%r answer=%r", request_id, request_text(body), out.text)
@@ -661,7 +657,7 @@ class Gateway:
                     ttft_s=out.ttft_s,
                     cost_usd=cost,
                     error_type=out.error_type,
-                    redactions_json=redactions_json(out.redactions),
+                    redactions_json=redactions,
                 )
             )
 

@@ -63,11 +63,18 @@ class Metrics:
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         self.values[name][tuple(sorted(labels.items()))] += amount
 
+    def add(self, name: str, key: Labels, amount: float = 1.0) -> None:
+        """`inc` with the labels already a tuple of (name, value) sorted by name (hot paths)."""
+        self.values[name][key] += amount
+
     def set(self, name: str, value: float, **labels: str) -> None:
         self.values[name][tuple(sorted(labels.items()))] = value
 
     def observe(self, seconds: float, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
+        self.observe_key(seconds, tuple(sorted(labels.items())))
+
+    def observe_key(self, seconds: float, key: Labels) -> None:
+        """`observe` with the labels already sorted (see `add`)."""
         counts = self._hist.get(key)
         if counts is None:
             counts = self._hist[key] = [0.0] * (len(_BUCKETS) + 1)

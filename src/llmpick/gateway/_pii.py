@@ -145,8 +145,25 @@ _RECOGNIZERS: tuple[_Recognizer, ...] = (
     ),
 )
 
-# Characters that must occur for a recognizer to have any chance: a cheap pre-check per kind.
-_NEEDS = {"email": "@", "ip_address": None}
+# What a text must hold for a recognizer to have any chance, checked before its pattern runs:
+# (fewest digits, a pattern that must occur or None). The digit counts follow the patterns and
+# validators above (a card has 13, a phone and an SSN 9, a UK NI number 6).
+_NEEDS: dict[str, tuple[int, re.Pattern[str] | None]] = {
+    "iban": (2, None),
+    "credit_card": (13, None),
+    "national_id": (6, None),
+    "ip_address": (1, re.compile(r"\d\.\d|:[0-9A-Fa-f]{0,4}:")),
+    "phone": (9, None),
+}
+_SSN_NEEDS = "-"
+_ASCII_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _digit_count(text: str) -> int:
+    """Digits in `text` (for non-ASCII text, an upper bound: `\\d` matches other scripts' too)."""
+    if text.isascii():
+        return len(text) - len(text.translate(_ASCII_DIGITS))
+    return len(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +177,7 @@ class PiiMatch:
 def find_pii(text: str, kinds: Iterable[str] | None = None) -> list[PiiMatch]:
     """Non-overlapping personal data in `text`, in order of position."""
     wanted = set(kinds) if kinds is not None else set(PII_LABELS)
-    has_digit = any(ch.isdigit() for ch in text)
+    digits = _digit_count(text)
     taken: list[PiiMatch] = []
     for rec in _RECOGNIZERS:
         if rec.kind not in wanted:
@@ -168,8 +185,12 @@ def find_pii(text: str, kinds: Iterable[str] | None = None) -> list[PiiMatch]:
         if rec.kind == "email":
             if "@" not in text:
                 continue
-        elif not has_digit:
-            continue
+        else:
+            fewest, must = _NEEDS[rec.kind]
+            if digits < fewest or (must is not None and must.search(text) is None):
+                continue
+            if rec.valid is _ssn and _SSN_NEEDS not in text:
+                continue
         for m in rec.pattern.finditer(text):
             start, end = m.span()
             value = m.group()
