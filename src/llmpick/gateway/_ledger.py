@@ -15,7 +15,6 @@ does not reset a budget.
 
 from __future__ import annotations
 
-import json
 import operator
 import sqlite3
 import threading
@@ -285,4 +284,7 @@ class BudgetBook:
 
 
 def redactions_json(counts: dict[str, int]) -> str | None:
-    return json.dumps(dict(sorted(counts.items()))) if counts else None
+    """Counts by PII type as JSON (`json.dumps` of the sorted dict; the types are plain names)."""
+    if not counts:
+        return None
+    return "{" + ", ".join(f'"{kind}": {n}' for kind, n in sorted(counts.items())) + "}"

@@ -97,7 +97,7 @@ def _ip(match: str) -> bool:
 
 
 def _phone(match: str) -> bool:
-    return 9 <= sum(ch.isdigit() for ch in match) <= 15
+    return 9 <= _digit_count(match) <= 15
 
 
 def _ssn(match: str) -> bool:
@@ -157,13 +157,14 @@ _NEEDS: dict[str, tuple[int, re.Pattern[str] | None]] = {
 }
 _SSN_NEEDS = "-"
 _ASCII_DIGITS = str.maketrans("", "", "0123456789")
+_DIGIT = re.compile(r"\d")
 
 
 def _digit_count(text: str) -> int:
-    """Digits in `text` (for non-ASCII text, an upper bound: `\\d` matches other scripts' too)."""
+    """Digits in `text`, as the patterns' `\\d` counts them (other scripts' digits too)."""
     if text.isascii():
         return len(text) - len(text.translate(_ASCII_DIGITS))
-    return len(text)
+    return len(_DIGIT.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
