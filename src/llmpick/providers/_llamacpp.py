@@ -77,8 +77,13 @@ _MIN_PREFIX_TOKENS = 32
 # Q4_K / Q4_0 weights) multiply activation rows in groups of 4 or 8 and the rest one by one, with
 # different rounding; a split on a group boundary keeps every row in the group it has in a
 # whole-prompt batch. Measured on Gemma 3 270M Q4_K_M: splits at 80 and 88 tokens gave
-# bit-identical logits, a split at 87 did not (and changed 1 answer in 24).
-_HEAD_ALIGN = 16
+# bit-identical logits, a split at 87 did not (and changed 1 answer in 24). Over the quickstart's
+# 80 prompts, the last token's logits were bit-identical to the whole prompt's for every head cut
+# to a multiple of 4, 8 or 16 on both bundled models, and for only 31 of 80 Gemma prompts cut to a
+# multiple of 1 or 2 (x86, 2 threads). 8 keeps a margin for kernels that group 8 rows, and drops
+# on average half of the tokens 16 gave back to the tail (the quickstart's heads, 80 and 112
+# tokens, are multiples of 16 already).
+_HEAD_ALIGN = 8
 
 _INSTALL = "pip install 'llmpick[local]'  (the first install compiles llama.cpp: ~10 min)"
 
