@@ -205,7 +205,13 @@ class Gateway:
                 raise ClientError(429, admitted, "insufficient_quota", "budget_exceeded")
             reservation = admitted
             shadow = self._maybe_shadow(route, body, chat)
-            return await self._serve(request, route, body, chat, out, request_id)
+            response = await self._serve(request, route, body, chat, out, request_id)
+            if not response.prepared:
+                # Sent now, before the accounting in `finally`: the client's answer does not
+                # wait for the budget, the metrics, the log line and the ledger row.
+                await response.prepare(request)
+                await response.write_eof()
+            return response
         except ClientError as exc:
             if out.outcome != "refused":
                 out.outcome = "client_error"

@@ -15,6 +15,7 @@ does not reset a budget.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import sqlite3
 import threading
@@ -190,7 +191,7 @@ class Ledger:
             ):
                 for at in range(0, len(rows), _ROWS_PER_INSERT):
                     part = rows[at : at + _ROWS_PER_INSERT]
-                    flat = [v for row in part for v in values(row)]
+                    flat = list(itertools.chain.from_iterable(map(values, part)))
                     db.execute(_insert(table, columns, len(part)), flat)
             db.execute("COMMIT")
         except BaseException:
