@@ -36,9 +36,9 @@ def test_split_refuses_fractions_that_leave_no_training() -> None:
         split_ids([str(n) for n in range(10)], validation_fraction=0.5, test_fraction=0.5)
 
 
-def test_settings_refuse_fractions_that_leave_no_training() -> None:
-    with pytest.raises(ValueError, match="below 1"):
-        TuneSettings(validation_fraction=0.6, test_fraction=0.5)
+def test_settings_refuse_an_unknown_method() -> None:
+    with pytest.raises(ValueError, match="available: lora"):
+        TuneSettings(method="qlora")
 
 
 def test_split_is_disjoint_complete_seeded_and_sized() -> None:

@@ -15,36 +15,55 @@ def register(app: typer.Typer) -> None:
 def tune(
     spec: Path = typer.Argument(..., help="The decision spec (llmpick.yaml) with a dataset."),
     candidate: str = typer.Option(
-        ..., "--candidate", "-c", help="The spec candidate to tune (a local GGUF model)."
+        ...,
+        "--candidate",
+        "-c",
+        help="The spec candidate to tune: a tuned/<name> (its `tune` settings) or a local model.",
     ),
-    epochs: int = typer.Option(1, "--epochs", min=1, help="Passes over the training split."),
-    rank: int = typer.Option(8, "--rank", min=1, help="LoRA rank r."),
-    lr: float = typer.Option(5e-4, "--lr", min=1e-9, help="AdamW learning rate."),
+    epochs: int | None = typer.Option(
+        None, "--epochs", min=1, help="Passes over the training split (default: the spec's, 1)."
+    ),
+    rank: int | None = typer.Option(None, "--rank", min=1, help="LoRA rank r (default 8)."),
+    lr: float | None = typer.Option(
+        None, "--lr", min=1e-9, help="AdamW learning rate (default 5e-4)."
+    ),
     max_steps: int | None = typer.Option(
         None, "--max-steps", min=1, help="Stop after this many optimizer steps."
     ),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Examples per step."),
-    max_length: int = typer.Option(
-        256, "--max-length", min=8, help="Tokens per example (the prompt is cut from the left)."
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Examples per step (default 4)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the split, shuffling and initial weights."),
+    max_length: int | None = typer.Option(
+        None,
+        "--max-length",
+        min=8,
+        help="Tokens per example, the prompt cut from the left (default 256).",
+    ),
+    seed: int | None = typer.Option(
+        None, "--seed", help="Seed of the shuffling and initial weights (default 0)."
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Folder for adapters (default: $LLMPICK_HOME/adapters)."
     ),
 ) -> None:
     """Train a LoRA adapter for one local candidate on the spec's dataset (the `tune` extra).
 
-    The dataset is split train/validation/test (70/15/15, fixed seed); the test split is never
-    trained on. Prints the loss per step and the validation loss per epoch; the same spec, base
-    model and settings reuse the adapter already trained.
+    The split is the spec's: `dataset.path` cut by id with `dataset.split` (70/15/15, seed 0)
+    or the given `dataset.train_path`; the test items are never trained on. A tuned/<name>
+    candidate trains with its `tune` settings, which the flags override. Prints the loss per
+    step and the validation loss per epoch; the same base, data and settings reuse the adapter
+    already trained (as `eval` and `decide` do).
 
-    Example: llmpick tune llmpick.yaml --candidate local/smollm2-135m-instruct --epochs 2
+    Example: llmpick tune llmpick.yaml --candidate tuned/smollm2-135m-instruct --epochs 2
     """
     from llmpick.spec import load_spec
     from llmpick.tuning import EpochRecord, StepRecord, TuneSettings
     from llmpick.tuning import tune as run_tune
 
-    settings = TuneSettings(
+    loaded = load_spec(spec)
+    block = next((c.tune for c in loaded.spec.candidates if c.label == candidate), None)
+    settings = TuneSettings.of(
+        block,
         epochs=epochs,
         rank=rank,
         learning_rate=lr,
@@ -63,7 +82,6 @@ def tune(
             f"validation loss {epoch.validation_loss:.4f}"
         )
 
-    loaded = load_spec(spec)
     typer.echo(f"tuning {candidate}: reading the data, loading the base weights (slow on a CPU)")
     result = run_tune(
         loaded, candidate, settings, output_root=output, on_step=on_step, on_epoch=on_epoch

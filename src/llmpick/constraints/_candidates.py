@@ -44,14 +44,14 @@ def resolve_candidates(candidates: list[Candidate], catalog: Catalog) -> list[Re
     """Look every candidate up; raise `UnknownModelError` (with suggestions) for unknown ids."""
     resolved = []
     for candidate in candidates:
-        ref = candidate.model or candidate.catalog_id
+        ref = candidate.catalog_ref
         entry = catalog.get(ref) if ref else None
         resolved.append(ResolvedCandidate(candidate, entry, _deployment(candidate, entry)))
     return resolved
 
 
 def _deployment(candidate: Candidate, entry: CatalogEntry | None) -> Deployment:
-    if candidate.gguf is not None:
+    if candidate.gguf is not None or candidate.tune is not None:
         return "self-hosted"
     if candidate.endpoint is not None:
         return "self-hosted" if candidate.endpoint.self_hosted else "api"

@@ -34,10 +34,20 @@ class TransformersConfig(ProviderConfig):
 
     kind: Literal["transformers"] = "transformers"
     model: str = Field(description="A label (tuned/<name>) or a bundled model id (local/...).")
+    base_model: str | None = Field(
+        None, description="The bundled model (local/...) whose weights `model` runs on."
+    )
     model_path: str | None = Field(
-        None, description="GGUF file or model folder; default: the bundled model's GGUF."
+        None,
+        description="GGUF file or model folder; default: the GGUF of `base_model`, else of "
+        "`model` (a bundled id).",
     )
     adapter_path: str | None = Field(None, description="A PEFT adapter folder to apply.")
+    adapter_key: str | None = Field(
+        None,
+        description="The adapter's identity (llmpick tune's key: base, data, settings): part "
+        "of cache keys, so answers cached for one adapter never answer for another.",
+    )
     prompt_mode: Literal["auto", "chat", "completion"] = Field(
         "auto", description="auto: chat if the tokenizer has a chat template."
     )
@@ -67,11 +77,12 @@ class TransformersProvider(Provider):
     def model_path(self) -> Path:
         if self.config.model_path:
             return Path(self.config.model_path).expanduser()
-        bundled = BUNDLED_MODELS.get(self.config.model)
+        name = self.config.base_model or self.config.model
+        bundled = BUNDLED_MODELS.get(name)
         if bundled is None:
             raise ProviderSetupError(
-                f"{self.config.model!r} is not a bundled model; give `model_path` (a .gguf file "
-                "or a model folder)"
+                f"{name!r} is not a bundled model; give `model_path` (a .gguf file or a model "
+                "folder) or `base_model`"
             )
         return resolve_gguf(bundled)
 
@@ -80,7 +91,8 @@ class TransformersProvider(Provider):
         greedy = not params.temperature
         return {
             "runtime": "transformers",
-            "adapter": Path(self.config.adapter_path).name if self.config.adapter_path else None,
+            "adapter": self.config.adapter_key
+            or (Path(self.config.adapter_path).name if self.config.adapter_path else None),
             "decoding": "greedy" if greedy else "sampling",
             "temperature": params.temperature,
             **({} if greedy else {"top_p": params.top_p or 1.0, "seed": self._seed(params)}),

@@ -8,9 +8,11 @@ from typing import Any
 from llmpick.spec._loader import LoadedSpec, Problem, SpecError, load_spec, parse_spec_text
 from llmpick.spec._models import (
     MAX_OUTPUT_TOKENS,
+    TUNED_PREFIX,
     Candidate,
     Constraints,
     Dataset,
+    DatasetSplit,
     Endpoint,
     GgufModel,
     Needs,
@@ -19,6 +21,7 @@ from llmpick.spec._models import (
     ScorerSpec,
     Scoring,
     Spec,
+    TuneSpec,
     Weights,
 )
 from llmpick.spec._presets import PRESETS, Preset, preset_spec
@@ -28,9 +31,11 @@ __all__ = [
     "MAX_OUTPUT_TOKENS",
     "PRESETS",
     "SCHEMA_FILENAME",
+    "TUNED_PREFIX",
     "Candidate",
     "Constraints",
     "Dataset",
+    "DatasetSplit",
     "Endpoint",
     "GgufModel",
     "LoadedSpec",
@@ -43,6 +48,7 @@ __all__ = [
     "Scoring",
     "Spec",
     "SpecError",
+    "TuneSpec",
     "Weights",
     "json_schema",
     "json_schema_text",

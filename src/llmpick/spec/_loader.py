@@ -414,6 +414,8 @@ def _hint(loc: Loc, err: ErrorDetails, root: type[BaseModel]) -> str | None:
     field = next((p for p in reversed(loc) if isinstance(p, str)), "")
     if kind == "extra_forbidden":
         allowed = _fields_at(loc[:-1], root)
+        if _SYNONYMS.get(field) in allowed:
+            return f"did you mean '{_SYNONYMS[field]}'?"
         close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
         if close:
             return f"did you mean '{close[0]}'?"
@@ -445,6 +447,9 @@ def _hint(loc: Loc, err: ErrorDetails, root: type[BaseModel]) -> str | None:
 
 
 _VOLUME_FIELDS = {"requests_per_day", "mean_input_tokens", "mean_output_tokens"}
+
+# Short names people write for a field, which no spelling distance finds.
+_SYNONYMS = {"lr": "learning_rate", "r": "rank", "steps": "max_steps", "lora_rank": "rank"}
 
 _UNIT_SCALE: dict[str, dict[str, float]] = {
     "ms": {"ms": 1, "s": 1000, "sec": 1000, "m": 60_000, "min": 60_000},
@@ -529,6 +534,7 @@ def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterato
                     name, line, col, _dotted(("candidates", i, key)), f"unknown model {ref!r}", hint
                 )
     yield from _output_limit_problems(spec, catalog, name, positions)
+    yield from _tune_base_problems(spec, catalog, name, positions)
     kinds = scorer_kinds()
     for i, scorer in enumerate(spec.scoring.scorers):
         base: Loc = ("scoring", "scorers", i)
@@ -563,6 +569,37 @@ def _reference_problems(spec: Spec, name: str, positions: _Positions) -> Iterato
                 yield Problem(name, line, col, _dotted(loc), problem.message, option_hint)
 
 
+def _tune_base_problems(
+    spec: Spec, catalog: Any, name: str, positions: _Positions
+) -> Iterator[Problem]:
+    """A tuned candidate's base must be a catalog model whose weights are here to train."""
+    local = sorted(e.id for e in catalog if e.is_local)
+    for i, candidate in enumerate(spec.candidates):
+        if candidate.tune is None:
+            continue
+        base = candidate.tune.base
+        loc: Loc = ("candidates", i, "tune", "base")
+        entry = catalog.find(base)
+        if entry is not None and entry.is_local:
+            continue
+        line, col, _ = positions.find(loc, want_key=False)
+        if entry is None:
+            close = catalog.suggest(base)
+            message = f"unknown model {base!r}"
+            hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else None
+        else:
+            message = f"{entry.id} has no weights here to train (an API or a served model)"
+            hint = None
+        yield Problem(
+            name,
+            line,
+            col,
+            _dotted(loc),
+            message,
+            hint or f"tune a model whose weights ship with llmpick: {', '.join(local)}",
+        )
+
+
 def _output_limit_problems(
     spec: Spec, catalog: Any, name: str, positions: _Positions
 ) -> Iterator[Problem]:
@@ -573,7 +610,7 @@ def _output_limit_problems(
     asked = spec.dataset.max_output_tokens
     limits: list[tuple[int, str, str]] = []
     for candidate in spec.candidates:
-        entry = catalog.find(candidate.model or candidate.catalog_id or "")
+        entry = catalog.find(candidate.catalog_ref or "")
         if entry is None or entry.limits is None:
             continue
         if entry.limits.max_output_tokens is not None:
@@ -657,16 +694,31 @@ def _reference_warnings(spec: Spec, path: Path, positions: _Positions) -> Iterat
                 severity="note",
             )
     if spec.dataset is not None:
-        data_path = spec.dataset.path
-        resolved = data_path if data_path.is_absolute() else path.parent / data_path
-        if not resolved.exists():
-            line, col, _ = positions.find(("dataset", "path"), want_key=False)
+        for key in ("path", "train_path", "validation_path"):
+            data_path = getattr(spec.dataset, key)
+            if data_path is None:
+                continue
+            resolved = data_path if data_path.is_absolute() else path.parent / data_path
+            if not resolved.exists():
+                line, col, _ = positions.find(("dataset", key), want_key=False)
+                yield Problem(
+                    name,
+                    line,
+                    col,
+                    f"dataset.{key}",
+                    f"dataset file not found: {data_path} (relative to the spec's folder)",
+                    "create it, or fix the path before `llmpick eval`",
+                    severity="warning",
+                )
+        if spec.dataset.train_path is not None and not any(c.tune for c in spec.candidates):
+            line, col, _ = positions.find(("dataset", "train_path"), want_key=True)
             yield Problem(
                 name,
                 line,
                 col,
-                "dataset.path",
-                f"dataset file not found: {data_path} (relative to the spec's folder)",
-                "create it, or fix the path before `llmpick eval`",
+                "dataset.train_path",
+                "no candidate is tuned, so the training examples are not used",
+                "add a candidate with `tune: {base: local/smollm2-135m-instruct}`, or remove "
+                "train_path",
                 severity="warning",
             )

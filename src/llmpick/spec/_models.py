@@ -175,6 +175,13 @@ class Needs(SpecModel):
     volume: VolumeNeed = Field(default_factory=VolumeNeed, description="Expected traffic.")
     budget: BudgetNeed = Field(default_factory=BudgetNeed, description="Spending limit.")
     control: ControlNeed = Field(default_factory=ControlNeed, description="Control required.")
+    horizon_months: float = Field(
+        12,
+        gt=0,
+        le=120,
+        description="Months the choice is meant to hold: one-off costs (tuning a model) are "
+        "spread over them.",
+    )
 
 
 # --------------------------------------------------------------------------------- constraints
@@ -347,8 +354,50 @@ class GgufModel(SpecModel):
         return self
 
 
+TUNED_PREFIX = "tuned/"
+
+
+class TuneSpec(SpecModel):
+    """LoRA fine-tuning of a local open model on the dataset's training split.
+
+    `eval` and `decide` train it first when no adapter for the same base weights, data and
+    settings exists (and reuse it otherwise); `llmpick tune SPEC --candidate tuned/<name>` does
+    the same alone. The training fields are `llmpick.tuning.TuneSettings`' (a test keeps them
+    equal); how the dataset is split is the dataset's (`dataset.split`, `dataset.train_path`)."""
+
+    base: str = Field(
+        description="Catalog id of the open model to adapt; its weights must be local "
+        "(e.g. local/smollm2-135m-instruct)."
+    )
+    method: Literal["lora"] = Field("lora", description="Adaptation method (only LoRA for now).")
+    epochs: int = Field(1, ge=1, le=1000, description="Passes over the training split.")
+    rank: int = Field(8, ge=1, le=1024, description="LoRA rank r.")
+    alpha: float = Field(16.0, gt=0, description="LoRA alpha (scale = alpha / r).")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA input.")
+    learning_rate: float = Field(5e-4, gt=0, le=1, description="AdamW learning rate.")
+    batch_size: int = Field(4, ge=1, description="Examples per optimizer step.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many steps.")
+    max_length: int = Field(
+        256, ge=8, description="Tokens per example (the prompt is cut from the left)."
+    )
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        min_length=1,
+        description="Layers adapted.",
+    )
+    patience: int = Field(1, ge=1, description="Epochs without a better validation loss to stop.")
+    seed: int = Field(0, description="Seed of the shuffling and the initial adapter weights.")
+    retune_every_days: float | None = Field(
+        None,
+        gt=0,
+        description="Re-train this often on fresh data, days: the tuning cost recurs at that "
+        "cadence over needs.horizon_months (null: tuned once).",
+    )
+
+
 class Candidate(SpecModel):
-    """A model to consider: a catalog id, a custom endpoint, or a local GGUF file.
+    """A model to consider: a catalog id, a custom endpoint, a local GGUF file, or a local
+    open model fine-tuned on the dataset (`tune`, shown as `tuned/<name>`).
 
     A bare string in the list is shorthand for `{model: <id>}`.
     """
@@ -356,8 +405,15 @@ class Candidate(SpecModel):
     model: str | None = Field(None, description="Catalog model id, e.g. openai/gpt-4o-mini.")
     endpoint: Endpoint | None = Field(None, description="A custom OpenAI-compatible server.")
     gguf: GgufModel | None = Field(None, description="A local GGUF model run in-process.")
+    tune: TuneSpec | None = Field(
+        None,
+        description="Fine-tune a local open model on the dataset's training split (LoRA); "
+        "the candidate is tuned/<name>.",
+    )
     name: str | None = Field(
-        None, description="Display name; required for endpoint and gguf candidates."
+        None,
+        description="Display name; required for endpoint and gguf candidates (a tuned one "
+        "defaults to its base's).",
     )
     catalog_id: str | None = Field(
         None, description="Catalog entry whose facts (licence, size) apply to an endpoint/gguf."
@@ -387,20 +443,30 @@ class Candidate(SpecModel):
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Candidate:
-        given = [k for k in ("model", "endpoint", "gguf") if getattr(self, k) is not None]
+        kinds = ("model", "endpoint", "gguf", "tune")
+        given = [k for k in kinds if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
-                "a candidate needs exactly one of `model`, `endpoint` or `gguf` "
+                "a candidate needs exactly one of `model`, `endpoint`, `gguf` or `tune` "
                 f"(got {', '.join(given) or 'none'})"
             )
-        if self.model is None and not self.name:
+        if self.model is None and self.tune is None and not self.name:
             raise ValueError("endpoint and gguf candidates need a `name`")
         return self
 
     @property
     def label(self) -> str:
-        """The name shown in tables and reports."""
+        """The name shown in tables and reports; a tuned candidate's is `tuned/<name>`."""
+        if self.tune is not None:
+            name = self.name or self.tune.base.rsplit("/", 1)[-1]
+            return name if name.startswith(TUNED_PREFIX) else TUNED_PREFIX + name
         return self.name or self.model or "?"
+
+    @property
+    def catalog_ref(self) -> str | None:
+        """The catalog id whose facts apply: `model`, else `catalog_id`, else a tuned
+        candidate's base (its licence, size and runtime are the base's)."""
+        return self.model or self.catalog_id or (self.tune.base if self.tune else None)
 
 
 # ----------------------------------------------------------------------------------- dataset
@@ -434,10 +500,49 @@ class PromptVariant(SpecModel):
         return None if template is None else _safe_template(template)
 
 
+class DatasetSplit(SpecModel):
+    """How `dataset.path` is cut when a candidate is tuned and no `train_path` is given: by
+    item id with a fixed seed, so every candidate is evaluated on the same held-out items."""
+
+    seed: int = Field(0, description="Seed of the split.")
+    validation_fraction: float = Field(
+        0.15, gt=0, lt=1, description="Share held for validation (early stopping), 0..1."
+    )
+    test_fraction: float = Field(
+        0.15, gt=0, lt=1, description="Share held out: the items every candidate is scored on."
+    )
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _room_to_train(cls, test: float, info: ValidationInfo) -> float:
+        validation = info.data.get("validation_fraction")
+        if validation is not None and validation + test >= 1:
+            raise ValueError(
+                f"validation_fraction ({validation:g}) + test_fraction ({test:g}) leave no "
+                "items to train on; keep their sum below 1 (e.g. 0.15 each)"
+            )
+        return test
+
+
 class Dataset(SpecModel):
     """Step 3: the organization's own test cases."""
 
     path: Path = Field(description="Test cases file, relative to the spec file.")
+    train_path: Path | None = Field(
+        None,
+        description="Training examples for tuned candidates (same fields as `path`); with it, "
+        "every item of `path` is held out for evaluation. Default: a seeded split of `path`.",
+    )
+    validation_path: Path | None = Field(
+        None,
+        description="Validation examples for tuning (early stopping); default: a seeded share "
+        "of the training examples. Needs `train_path`.",
+    )
+    split: DatasetSplit = Field(
+        default_factory=DatasetSplit,
+        description="How `path` is split into train, validation and test when a candidate is "
+        "tuned and no `train_path` is given.",
+    )
     format: Literal["auto", "jsonl", "csv", "parquet"] = Field(
         "auto", description="File format; auto picks it from the extension."
     )
@@ -467,6 +572,22 @@ class Dataset(SpecModel):
     @classmethod
     def _template_parses(cls, template: str) -> str:
         return _safe_template(template)
+
+    @model_validator(mode="after")
+    def _validation_needs_training(self) -> Dataset:
+        if self.train_path is not None and self.id_field is None:
+            raise FieldError(
+                ("dataset", "train_path"),
+                "given training files need `id_field`: items are told apart by id, which is "
+                "how llmpick checks that no test item is trained on; add `id_field:`",
+            )
+        if self.validation_path is not None and self.train_path is None:
+            raise FieldError(
+                ("dataset", "validation_path"),
+                "validation_path needs train_path: add `train_path:` (the training examples), "
+                "or remove validation_path to split `path` with `split`",
+            )
+        return self
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -632,12 +753,39 @@ class Spec(SpecModel):
             raise ValueError(f"candidates listed twice: {', '.join(dupes)}")
         return candidates
 
+    @field_validator("dataset")
+    @classmethod
+    def _tuning_has_data(cls, dataset: Dataset | None, info: ValidationInfo) -> Dataset | None:
+        tuned = [i for i, c in enumerate(info.data.get("candidates") or []) if c.tune is not None]
+        if not tuned:
+            return dataset
+        if dataset is None:
+            raise FieldError(
+                ("candidates", tuned[0], "tune"),
+                "a tuned candidate needs a `dataset` to train on: add a dataset section whose "
+                "rows carry the expected answer",
+            )
+        if dataset.expected_field is None:
+            raise FieldError(
+                ("dataset", "expected_field"),
+                "a tuned candidate learns the expected answers, but expected_field is null: "
+                "name the field that holds them",
+            )
+        return dataset
+
     @field_validator("prompts")
     @classmethod
-    def _unique_prompts(cls, prompts: list[PromptVariant]) -> list[PromptVariant]:
+    def _unique_prompts(
+        cls, prompts: list[PromptVariant], info: ValidationInfo
+    ) -> list[PromptVariant]:
         dupes = _repeated(p.name for p in prompts)
         if dupes:
             raise ValueError(f"prompt variants named twice: {', '.join(dupes)}")
+        if prompts and any(c.tune for c in info.data.get("candidates") or []):
+            raise ValueError(
+                "a tuned candidate learns one prompt, so prompt variants cannot be compared "
+                "on it yet: remove `prompts`, or move the tuned candidate to its own spec"
+            )
         return prompts
 
     @field_validator("scoring")

@@ -4,20 +4,24 @@
 from llmpick.spec import load_spec
 from llmpick.tuning import TuneSettings, tune
 
-result = tune(load_spec("llmpick.yaml"), "smollm2", TuneSettings(epochs=2, rank=8))
+result = tune(load_spec("llmpick.yaml"), "tuned/smollm2-135m-instruct")  # the spec's settings
+result = tune(load_spec("llmpick.yaml"), "local/smollm2-135m-instruct", TuneSettings(rank=4))
 print(result.adapter_dir, result.manifest.split_sizes, result.reused)
 ```
 
-The dataset is split into train / validation / test with a fixed seed (ids listed in the
-manifest; the test split is never trained on), prompts are built exactly as the evaluation
-builds them, and the adapter is keyed by the base weights, the data and the settings, so the
-same inputs reuse it. torch, transformers and peft load only when training or generating.
+The split is the spec's (`held_out`): `dataset.path` cut by item id with `dataset.split`'s
+seed, or the given `dataset.train_path` / `validation_path` with every item of `dataset.path`
+held out; no test id is trained on, and every candidate is evaluated on the test ids only.
+Prompts are built exactly as the evaluation builds them, and the adapter is keyed by the base
+weights, the data and the settings, so the same inputs reuse it. torch, transformers and peft
+load only when training or generating.
 """
 
 from __future__ import annotations
 
 from llmpick.tuning._data import Example, TuningData, load_tuning_data
-from llmpick.tuning._errors import INSTALL_HINT, TuningError
+from llmpick.tuning._errors import INSTALL_HINT, TuningError, missing_extra
+from llmpick.tuning._holdout import HeldOut, held_out, tunes
 from llmpick.tuning._manifest import (
     MANIFEST_NAME,
     AdapterManifest,
@@ -35,6 +39,7 @@ __all__ = [
     "AdapterManifest",
     "EpochRecord",
     "Example",
+    "HeldOut",
     "Splits",
     "StepRecord",
     "TuneResult",
@@ -43,8 +48,11 @@ __all__ = [
     "TuningError",
     "adapter_key",
     "adapters_dir",
+    "held_out",
     "load_tuning_data",
+    "missing_extra",
     "split_ids",
     "tune",
     "tuned_provider_config",
+    "tunes",
 ]

@@ -3,6 +3,7 @@
 The prompt goes through the evaluation's own `plan_candidates` and `PromptBuilder` (the spec's
 template, system prompt and few-shot examples, the candidate's prompt mode), so the model is
 trained on the very prompts it is later evaluated on; the target is the item's expected answer.
+Which items are trained on is the spec's split (`_holdout`), the same for every candidate.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from llmpick.evaluation import FieldMapping, PlannedCandidate, PromptBuilder, load_dataset
+from llmpick.evaluation import PlannedCandidate, PromptBuilder
 from llmpick.evaluation import plan_candidates as _plan_candidates
 from llmpick.providers import BUNDLED_MODELS, Prompt, resolve_gguf
-from llmpick.spec import LoadedSpec
+from llmpick.spec import Candidate, LoadedSpec
 from llmpick.tuning._errors import TuningError
-from llmpick.tuning._splits import Splits, split_ids
+from llmpick.tuning._holdout import HeldOut, read_split_items
+from llmpick.tuning._splits import Splits
 
 __all__ = ["Example", "TuningData", "load_tuning_data"]
 
@@ -42,35 +44,34 @@ class TuningData:
     prompt_mode: Literal["chat", "completion"]
     examples: dict[str, Example]
     splits: Splits
+    held_out: HeldOut
 
     def split(self, name: Literal["train", "validation", "test"]) -> list[Example]:
         return [self.examples[i] for i in getattr(self.splits, name)]
 
     def data_hash(self) -> str:
-        """SHA-256 of every prompt, target and split assignment (what changes the training)."""
+        """SHA-256 of the training and validation examples (prompt, target, which split):
+        what changes the training. The test items do not: a new test file reuses the adapter."""
         payload = {
             "mode": self.prompt_mode,
-            "splits": {k: list(getattr(self.splits, k)) for k in ("train", "validation", "test")},
+            "splits": {k: list(getattr(self.splits, k)) for k in ("train", "validation")},
             "examples": [
-                [e.id, _plain(e.prompt), e.target] for e in sorted(self.examples.values(), key=_id)
+                [e.id, _plain(e.prompt), e.target]
+                for name in ("train", "validation")
+                for e in sorted(self.split(name), key=_id)
             ],
         }
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
         return hashlib.sha256(blob).hexdigest()
 
 
-def load_tuning_data(
-    loaded: LoadedSpec,
-    candidate: str,
-    *,
-    seed: int = 0,
-    validation_fraction: float = 0.15,
-    test_fraction: float = 0.15,
-) -> TuningData:
-    """Read the spec's dataset, split it, and build each item's prompt for `candidate`.
+def load_tuning_data(loaded: LoadedSpec, candidate: str) -> TuningData:
+    """Read the spec's split (see `held_out`) and build each item's prompt for `candidate`.
 
-    The candidate must be a local GGUF model (a bundled `local/...` id or a `gguf` file): those
-    are the weights tuning can load. Items without an expected answer cannot be trained on.
+    `candidate` is a tuned candidate's label (`tuned/<name>`: its base is trained, with the
+    prompt the tuned candidate is evaluated with) or a local GGUF candidate's (a bundled
+    `local/...` id or a `gguf` file): those are the weights tuning can load. Items without an
+    expected answer cannot be trained on.
     """
     from llmpick.catalog import load_catalog
 
@@ -78,14 +79,19 @@ def load_tuning_data(
     if spec.dataset is None:
         raise TuningError(f"{loaded.path}: the spec has no `dataset` section to tune on")
     names = [c.label for c in spec.candidates]
-    if candidate not in names:
+    found = next((c for c in spec.candidates if c.label == candidate), None)
+    if found is None:
         raise TuningError(
             f"{loaded.path}: no candidate named {candidate!r}; candidates: {', '.join(names)}"
         )
     dataset = spec.dataset
-    (planned,) = _plan_candidates(
-        spec.candidates, dataset, load_catalog(), loaded.base_dir, only=[candidate]
-    )
+    trained = found
+    if found.tune is not None:  # the base's weights, prompted as the tuned candidate is
+        trained = Candidate(
+            model=found.tune.base, prompt_mode=found.prompt_mode, template=found.template
+        )
+    (planned,) = _plan_candidates([trained], dataset, load_catalog(), loaded.base_dir)
+    planned.label = candidate
     base_model, base_path = _base_weights(planned, loaded.path)
     builder = PromptBuilder(
         template=planned.template,
@@ -94,28 +100,20 @@ def load_tuning_data(
         few_shot=planned.few_shot,
         input_field=dataset.input_field,
     )
-    mapping = FieldMapping(
-        input_field=dataset.input_field,
-        expected_field=dataset.expected_field,
-        id_field=dataset.id_field,
-        category_field=dataset.category_field,
-    )
-    source = dataset.path if dataset.path.is_absolute() else loaded.base_dir / dataset.path
-    items = load_dataset(source, mapping, format=dataset.format).items
-    missing = [i.id for i in items if not i.expected]
+    held, items = read_split_items(loaded)
+    learned = set(held.splits.train) | set(held.splits.validation)
+    missing = [i for i in items.values() if i.id in learned and not i.expected]
     if missing:
         raise TuningError(
-            f"{source}: {len(missing)} item(s) have no expected answer to train on "
-            f"(field {dataset.expected_field!r}), e.g. id {missing[0]}"
+            f"{len(missing)} training item(s) have no expected answer to train on "
+            f"(field {dataset.expected_field!r}), e.g. id {missing[0].id}"
         )
-    examples = {i.id: Example(i.id, builder.build(i), str(i.expected)) for i in items}
-    splits = split_ids(
-        [i.id for i in items],
-        seed=seed,
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
+    examples = {
+        i.id: Example(i.id, builder.build(i), str(i.expected or "")) for i in items.values()
+    }
+    return TuningData(
+        candidate, base_model, base_path, planned.prompt_mode, examples, held.splits, held
     )
-    return TuningData(candidate, base_model, base_path, planned.prompt_mode, examples, splits)
 
 
 def _base_weights(planned: PlannedCandidate, spec_path: Path) -> tuple[str, Path]:

@@ -2,7 +2,8 @@
 
 The adapter's folder is named by `adapter_key`: a hash of the base weights' file hash, the data
 hash and every hyper-parameter, so the same inputs find the same adapter (no training), and any
-change trains a new one beside it.
+change trains a new one beside it. How the data is split is the spec's (`dataset.split` or the
+given training files), so it enters the key through the data hash, not the settings.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from llmpick.spec import TuneSpec
 
 __all__ = ["MANIFEST_NAME", "AdapterManifest", "EpochRecord", "StepRecord", "TuneSettings"]
 
@@ -35,17 +38,21 @@ class TuneSettings(BaseModel):
     max_length: int = Field(256, ge=8, description="Tokens per example (prompt cut from the left).")
     target_modules: tuple[str, ...] = Field(("q_proj", "v_proj"), description="Layers adapted.")
     patience: int = Field(1, ge=1, description="Epochs without a better validation loss to stop.")
-    seed: int = Field(0, description="Seed of the split, the shuffling and the initial weights.")
-    validation_fraction: float = Field(0.15, gt=0, lt=1, description="Share held for validation.")
-    test_fraction: float = Field(0.15, gt=0, lt=1, description="Share held out for evaluation.")
+    seed: int = Field(0, description="Seed of the shuffling and the initial adapter weights.")
 
     @model_validator(mode="after")
-    def _room_to_train(self) -> TuneSettings:
+    def _known_method(self) -> TuneSettings:
         if self.method != "lora":
             raise ValueError(f"unknown tuning method {self.method!r}; available: lora")
-        if self.validation_fraction + self.test_fraction >= 1:
-            raise ValueError("validation_fraction + test_fraction must stay below 1")
         return self
+
+    @classmethod
+    def of(cls, tune: TuneSpec | None, **overrides: Any) -> TuneSettings:
+        """A spec candidate's `tune` block as settings (defaults without one), with the
+        `overrides` that are not None laid over it (the `llmpick tune` flags)."""
+        base = tune.model_dump(exclude={"base", "retune_every_days"}) if tune else {}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls.model_validate({**base, **given})
 
 
 def adapter_key(base_sha256: str, data_hash: str, settings: TuneSettings) -> str:

@@ -15,7 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from llmpick.spec import LoadedSpec
+from llmpick.providers import BUNDLED_MODELS
+from llmpick.spec import TUNED_PREFIX, LoadedSpec, TuneSpec
 from llmpick.tuning._data import TuningData, load_tuning_data
 from llmpick.tuning._errors import TuningError
 from llmpick.tuning._manifest import (
@@ -58,20 +59,15 @@ def tune(
     on_step: Callable[[StepRecord], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
 ) -> TuneResult:
-    """Tune `candidate` (a local GGUF model of the spec) on the spec's training split.
+    """Tune `candidate` (a spec's `tuned/<name>`, or a local GGUF candidate) on the spec's
+    training split; `settings` default to the candidate's `tune` block.
 
     The adapter lands in `output_root/<key>/` (default `adapters_dir()`), the key hashing the
     base file's SHA-256, the data (prompts, answers, split) and every setting; when that folder
     already holds a finished adapter nothing is trained. The folder appears only once complete.
     """
-    settings = settings or TuneSettings()
-    data = load_tuning_data(
-        loaded,
-        candidate,
-        seed=settings.seed,
-        validation_fraction=settings.validation_fraction,
-        test_fraction=settings.test_fraction,
-    )
+    data = load_tuning_data(loaded, candidate)
+    settings = settings or TuneSettings.of(_tune_block(loaded, candidate))
     base_sha = _sha256(data.base_path)
     data_hash = data.data_hash()
     key = adapter_key(base_sha, data_hash, settings)
@@ -138,14 +134,29 @@ def tune(
 
 
 def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
-    """A `transformers` provider config that runs the base weights with this adapter."""
+    """A `transformers` provider config that runs the base weights with this adapter.
+
+    A bundled base is named (not its path, which moves with the virtual environment), and
+    the adapter's key is part of the config, so cached answers follow the adapter."""
+    data = result.data
+    label = data.candidate if data.candidate.startswith(TUNED_PREFIX) else TUNED_PREFIX + (
+        data.candidate.rsplit("/", 1)[-1]
+    )  # fmt: skip
+    bundled = data.base_model in BUNDLED_MODELS
     return {
         "kind": "transformers",
-        "model": f"tuned/{result.manifest.candidate}",
-        "model_path": str(result.data.base_path),
+        "model": label,
+        "base_model": data.base_model if bundled else None,
+        "model_path": None if bundled else str(data.base_path),
         "adapter_path": str(result.adapter_dir),
-        "prompt_mode": result.data.prompt_mode,
+        "adapter_key": result.manifest.key,
+        "prompt_mode": data.prompt_mode,
     }
+
+
+def _tune_block(loaded: LoadedSpec, candidate: str) -> TuneSpec | None:
+    found = next((c for c in loaded.spec.candidates if c.label == candidate), None)
+    return found.tune if found is not None else None
 
 
 def _sha256(path: Path) -> str:
