@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,14 +32,17 @@ if TYPE_CHECKING:
     from llmpick.hardware import FitReport
     from llmpick.safety import ProbeReport
     from llmpick.store import LoadTestRecord, Store
+    from llmpick.tuning import HeldOut, TuneResult
 
 __all__ = [
     "DecideOptions",
+    "TuningPlan",
     "check",
     "decide",
     "evaluate",
     "fit",
     "operating_points",
+    "prepare_tuning",
     "probe",
     "probe_folder",
 ]
@@ -58,6 +61,121 @@ class DecideOptions:
 
 def _loaded(spec: LoadedSpec | Spec | str | Path) -> LoadedSpec | Spec:
     return load_spec(Path(spec)) if isinstance(spec, str | Path) else spec
+
+
+def _as_loaded(spec: LoadedSpec | Spec) -> LoadedSpec:
+    """A bare `Spec` as if read from the current folder (its relative paths resolve there)."""
+    return spec if isinstance(spec, LoadedSpec) else LoadedSpec(spec, Path.cwd() / "spec", [])
+
+
+@dataclass(frozen=True)
+class TuningPlan:
+    """What tuning decided before an evaluation: the held-out split every candidate is scored
+    on, and per tuned candidate its adapter (trained now or reused) or why it has none."""
+
+    held_out: HeldOut | None = None
+    results: Mapping[str, TuneResult] = field(default_factory=dict)
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def tuned(self) -> dict[str, dict[str, object] | str]:
+        """`RunOptions.tuned`: each tuned candidate's provider config, or its reason."""
+        from llmpick.tuning import tuned_provider_config
+
+        out: dict[str, dict[str, object] | str] = dict(self.reasons)
+        out.update({label: tuned_provider_config(r) for label, r in self.results.items()})
+        return out
+
+    @property
+    def item_ids(self) -> tuple[str, ...] | None:
+        """`RunOptions.item_ids`: the held-out test ids when `dataset.path` was split."""
+        held = self.held_out
+        return held.test_ids if held is not None and not held.given_files else None
+
+
+class _StepBars:
+    """Training steps as one progress bar, drawn from the first step (none when reused)."""
+
+    def __init__(self, progress: ProgressSink | None, task: str, total: int) -> None:
+        self._progress, self._task, self._total, self._started = progress, task, total, False
+
+    def step(self, _record: object) -> None:
+        if self._progress is None:
+            return
+        if not self._started:
+            self._progress.start(self._task, self._total, 0)
+            self._started = True
+        self._progress.advance(self._task)
+
+    def finish(self) -> None:
+        if self._progress is not None and self._started:
+            self._progress.finish(self._task, "trained")
+
+
+def prepare_tuning(
+    spec: LoadedSpec | Spec | str | Path,
+    *,
+    only: Sequence[str] | None = None,
+    progress: ProgressSink | None = None,
+    output_root: Path | None = None,
+) -> TuningPlan:
+    """Before `eval`/`decide`: find the spec's held-out split and give every tuned candidate
+    (of `only`, when given) its adapter, training it when no adapter for the same base, data
+    and settings exists. Without the `tune` extra a tuned candidate gets the install command as
+    its reason (it is reported as not measured) and the rest of the evaluation goes on."""
+    from llmpick.tuning import TuningError, held_out, missing_extra, tune, tunes
+
+    loaded = _as_loaded(_loaded(spec))
+    if not tunes(loaded):
+        return TuningPlan()
+    held = held_out(loaded)
+    assert held is not None
+    sizes = held.splits.sizes()
+    notes = [
+        f"held-out test items: every candidate is evaluated on the same {sizes['test']} test "
+        f"items only ({held.source}); none of them is a training or validation item "
+        "(checked by id)"
+    ]
+    results: dict[str, TuneResult] = {}
+    reasons: dict[str, str] = {}
+    missing = missing_extra()
+    for candidate in loaded.spec.candidates:
+        label = candidate.label
+        if candidate.tune is None or (only and label not in only):
+            continue
+        if missing is not None:
+            reasons[label] = f"not measured: {missing}"
+            notes.append(f"{label} not tuned: {missing}")
+            continue
+        settings = candidate.tune
+        per_epoch = -(-sizes["train"] // settings.batch_size)
+        bars = _StepBars(
+            progress,
+            f"{label} (training)",
+            min(settings.max_steps or per_epoch * settings.epochs, per_epoch * settings.epochs),
+        )
+        try:
+            result = tune(loaded, label, output_root=output_root, on_step=bars.step)
+        except TuningError as exc:
+            reasons[label] = f"not measured: could not tune: {exc}"
+            notes.append(f"{label} not tuned: {exc}")
+            continue
+        finally:
+            bars.finish()
+        results[label] = result
+        m = result.manifest
+        if result.reused:
+            notes.append(
+                f"{label}: reused adapter {m.key} (same base weights, data and settings; "
+                "nothing trained)"
+            )
+        else:
+            notes.append(
+                f"{label}: trained adapter {m.key} on {m.split_sizes['train']} items, "
+                f"{len(m.steps)} steps in {m.wall_time_s:.1f} s"
+            )
+    return TuningPlan(held, results, reasons, tuple(notes))
 
 
 @contextlib.contextmanager
@@ -109,6 +227,10 @@ def evaluate(
     loaded = _loaded(spec)
     plain = loaded.spec if isinstance(loaded, LoadedSpec) else loaded
     options = options or RunOptions()
+    if options.tuned is None:  # tuned candidates: their adapters, and the held-out items
+        plan = prepare_tuning(loaded, only=options.only, progress=progress)
+        options.tuned = plan.tuned
+        options.item_ids = options.item_ids if options.item_ids is not None else plan.item_ids
     with _store(store, db) as opened:
         if options.concurrency_for is None:
             points, _ = operating_points(latest_load_tests(opened, plain))
@@ -221,12 +343,16 @@ def decide(
         if plain.dataset is not None and eligible and options.evaluate:
             points, point_notes = operating_points(tests)
             notes += point_notes
+            plan = prepare_tuning(loaded, only=eligible, progress=progress)
+            notes += plan.notes
             run_options = RunOptions(
                 use_cache=options.use_cache,
                 limit=options.limit,
                 only=eligible,
                 concurrency_for=points,
                 reuse_finished=True,
+                item_ids=plan.item_ids,
+                tuned=plan.tuned,
             )
             outcome = asyncio.run(run_async(loaded, opened, run_options, progress=progress))
             run_id = outcome.run_id

@@ -63,11 +63,12 @@ def eval_command(
 
     Example: llmpick eval examples/quickstart/llmpick.yaml --limit 20 --fail-under 0.8
     """
-    from llmpick._pipeline import operating_points
+    from llmpick._pipeline import operating_points, prepare_tuning
     from llmpick.evaluation import RichProgress, RunOptions, run_async, summarize_run
     from llmpick.loadtest import latest_load_tests
     from llmpick.spec import load_spec
     from llmpick.store import open_store
+    from llmpick.tuning import tunes
 
     loaded = load_spec(spec)
     for warning in loaded.warnings:
@@ -90,6 +91,15 @@ def eval_command(
         for note in notes:
             err_console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
         try:
+            # Tuned candidates first: their adapters (trained, or reused) and the held-out items.
+            if progress and tunes(loaded):
+                with RichProgress() as bars:
+                    plan = prepare_tuning(loaded, only=options.only, progress=bars)
+            else:
+                plan = prepare_tuning(loaded, only=options.only)
+            options.tuned, options.item_ids = plan.tuned, plan.item_ids
+            for note in plan.notes:
+                err_console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
             if progress:
                 with RichProgress() as bars:
                     outcome = asyncio.run(run_async(loaded, store, options, progress=bars))

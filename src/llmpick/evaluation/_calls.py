@@ -25,10 +25,20 @@ from llmpick.providers import (
 )
 from llmpick.store import CachedAnswer, RunLease, Store, StoreError, cache_key
 
-__all__ = ["IDENTITY_KEYS", "ModelCaller", "answer_of"]
+__all__ = ["IDENTITY_KEYS", "ModelCaller", "answer_of", "identity_of"]
 
 # The provider settings that decide which model answers (cache keys and run fingerprints).
 IDENTITY_KEYS = ("kind", "base_url", "model", "model_path", "prompt_mode", "mode")
+# Settings that decide it too but only some configs have (a tuned model's adapter): part of
+# the identity only when set, so every other model's keys stay what they were.
+OPTIONAL_IDENTITY_KEYS = ("base_model", "adapter_key")
+
+
+def identity_of(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What decides which model answers a call with `config` (cache keys, run fingerprints)."""
+    identity = {k: config.get(k) for k in IDENTITY_KEYS}
+    identity.update({k: config[k] for k in OPTIONAL_IDENTITY_KEYS if config.get(k) is not None})
+    return identity
 
 
 def answer_of(response: Response) -> CachedAnswer:
@@ -73,7 +83,7 @@ class ModelCaller:
                 raise ProviderSetupError(f"judge {ref}: {reason}")
             self._providers[ref] = (create_provider(config), entry, config)
         provider, entry, config = self._providers[ref]
-        identity = {k: config.get(k) for k in IDENTITY_KEYS}
+        identity = identity_of(config)
         key = cache_key(identity, prompt_for_cache(prompt), params.output_affecting())
         claimed = False
         if self._use_cache:

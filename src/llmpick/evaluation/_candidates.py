@@ -141,17 +141,19 @@ def plan_candidates(
     concurrency: int | None = None,
     concurrency_for: Mapping[str, int] | None = None,
     prompts: Sequence[PromptVariant] = (),
+    tuned: Mapping[str, Mapping[str, Any] | str] | None = None,
 ) -> list[PlannedCandidate]:
     """One `PlannedCandidate` per spec candidate (filtered by label with `only`), or one per
     candidate and prompt variant when `prompts` are given. An HTTP candidate's concurrency is
     its own `max_concurrency`, else `concurrency`, else its entry in `concurrency_for`, else
-    `DEFAULT_HTTP_CONCURRENCY`."""
+    `DEFAULT_HTTP_CONCURRENCY`. A tuned candidate runs with its entry in `tuned` (the trained
+    adapter's provider config), or is not measured with the reason given there."""
     planned = []
     for position, candidate in enumerate(candidates):
         if only and candidate.label not in only:
             continue
         limit = concurrency or (concurrency_for or {}).get(candidate.label)
-        one = _plan_one(candidate, position, dataset, catalog, base_dir, limit)
+        one = _plan_one(candidate, position, dataset, catalog, base_dir, limit, tuned or {})
         if not prompts:
             planned.append(one)
             continue
@@ -181,12 +183,25 @@ def _plan_one(
     catalog: Catalog,
     base_dir: Path,
     concurrency: int | None,
+    tuned: Mapping[str, Mapping[str, Any] | str],
 ) -> PlannedCandidate:
-    entry = catalog.find(candidate.model) if candidate.model else None
+    entry = catalog.find(candidate.catalog_ref) if candidate.catalog_ref else None
     config: dict[str, Any] | None = None
     reason: str | None = None
     try:
-        resolved = candidate_provider_config(candidate, base_dir)
+        if candidate.tune is not None:
+            given = tuned.get(candidate.label)
+            if not isinstance(given, Mapping):
+                raise ProviderSetupError(
+                    given
+                    or "not tuned yet: `llmpick decide` trains it first, or run `llmpick tune "
+                    f"SPEC --candidate {candidate.label}`"
+                )
+            resolved = provider_class(str(given.get("kind"))).config_class.model_validate(
+                dict(given)
+            )
+        else:
+            resolved = candidate_provider_config(candidate, base_dir)
     except ProviderSetupError as exc:
         reason = _short(exc)
         if candidate.model is not None and entry is None:
@@ -221,6 +236,7 @@ def _plan_one(
         if candidate.endpoint
         else None,
         "gguf": candidate.gguf.model_dump(mode="json") if candidate.gguf else None,
+        "tune": candidate.tune.model_dump(mode="json") if candidate.tune else None,
         "catalog_id": entry.id if entry else candidate.catalog_id,
     }
     return PlannedCandidate(

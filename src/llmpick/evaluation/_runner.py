@@ -44,7 +44,7 @@ from typing import Any, Protocol
 from llmpick._errors import LlmpickError
 from llmpick.catalog import Catalog, load_catalog
 from llmpick.evaluation._assertions import row_assertions
-from llmpick.evaluation._calls import IDENTITY_KEYS, ModelCaller, answer_of
+from llmpick.evaluation._calls import ModelCaller, answer_of, identity_of
 from llmpick.evaluation._candidates import PlannedCandidate, call_cost_usd, plan_candidates
 from llmpick.evaluation._concurrency import (
     ConcurrencyEvidence,
@@ -141,6 +141,12 @@ class RunOptions:
     # few-shot examples) and compute only each item's tail, with the same answers; False
     # recomputes the head for every item (not part of the run's identity: answers are equal).
     prefix_reuse: bool = True
+    # Only these item ids (the held-out test split when the spec tunes a candidate), before
+    # `limit` and `sample`; None: every item.
+    item_ids: Sequence[str] | None = None
+    # Tuned candidates by label: the provider config of the adapter trained for them, or the
+    # reason none could be (reported as not measured). See `llmpick._pipeline.prepare_tuning`.
+    tuned: Mapping[str, Mapping[str, Any] | str] | None = None
 
 
 @dataclass
@@ -246,9 +252,13 @@ async def run_async(
     loaded = load_dataset(
         source, mapping, format=dataset.format, skip_bad_rows=options.skip_bad_rows
     )
-    items = select_items(
-        loaded.items, limit=options.limit, sample=options.sample, seed=options.seed
-    )
+    pool = loaded.items
+    if options.item_ids is not None:
+        wanted = set(options.item_ids)
+        pool = [i for i in pool if i.id in wanted]
+        if not pool:
+            raise EvaluationError(f"{source}: none of the {len(wanted)} held-out items is there")
+    items = select_items(pool, limit=options.limit, sample=options.sample, seed=options.seed)
     scorers = [
         build_scorer(s.type, s.metric, s.options, base_dir=base_dir) for s in spec.scoring.scorers
     ]
@@ -271,6 +281,7 @@ async def run_async(
         concurrency=options.concurrency,
         concurrency_for=options.concurrency_for,
         prompts=spec.prompts,
+        tuned=options.tuned,
     )
     if options.only:
         unknown = sorted(set(options.only) - {p.base_label or p.label for p in planned})
@@ -571,7 +582,7 @@ class _CandidateRun:
         self.evidence: ConcurrencyEvidence | None = None
         self._poll_s = 0.05
         config = planned.provider_config or {}
-        self.identity = {k: config.get(k) for k in IDENTITY_KEYS}
+        self.identity = identity_of(config)
         self.keyer = CacheKeyer(self.identity, self.params.output_affecting())
         self.writer = _ResultWriter(store, run_id, lease.holder if lease else None)
         self.in_process = bool(config) and provider_class(config["kind"]).in_process
@@ -1005,7 +1016,7 @@ def _fingerprint(
         "candidates": [
             [
                 p.label,
-                {k: (p.provider_config or {}).get(k) for k in IDENTITY_KEYS},
+                identity_of(p.provider_config or {}),
                 p.description,
                 p.prompt_mode,
                 p.template,
