@@ -322,7 +322,7 @@ def decide(
     `spec` is a path, a `LoadedSpec` or a `Spec` (a bare `Spec` resolves relative paths from the
     current folder). `store` defaults to llmpick's own database (or `db`)."""
     from llmpick.constraints import check_spec
-    from llmpick.decision import decide_from_evidence, evidence_from_run
+    from llmpick.decision import TuningEvidence, decide_from_evidence, evidence_from_run
     from llmpick.evaluation import RunOptions, run_async
     from llmpick.loadtest import latest_load_tests
 
@@ -336,6 +336,7 @@ def decide(
     items: list[DatasetItem] = []
     safety: dict[str, SafetyEvidence] = {}
     run_id: str | None = None
+    tuning: TuningEvidence | None = None
     with _store(store, db) as opened:
         tests = {k: v for k, v in latest_load_tests(opened, plain).items() if k in eligible}
         capacity, capacity_notes = capacity_evidence(tests, plain)
@@ -362,7 +363,15 @@ def decide(
                 )
             elif outcome.resumed:
                 notes.append(f"resumed run {run_id}: {outcome.skipped_done} results were stored")
-            evidence, items, _ = evidence_from_run(opened, run_id)
+            evidence, items, summary = evidence_from_run(opened, run_id)
+            if plan.held_out is not None:
+                primary = plain.scoring.primary
+                tuning = TuningEvidence(
+                    plan.held_out,
+                    plan.results,
+                    plan.reasons,
+                    [c for c in summary.comparisons if c.metric == primary],
+                )
         if plain.safety is not None and eligible and options.evaluate:
             from llmpick.safety import run_probes
 
@@ -397,6 +406,7 @@ def decide(
         draws=options.draws,
         notes=notes,
         safety=safety,
+        tuning=tuning,
     )
 
 

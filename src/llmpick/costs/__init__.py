@@ -1,4 +1,5 @@
-"""What each candidate costs per month at the spec's volume: API bills, self-hosting, break-even."""
+"""What each candidate costs per month at the spec's volume: API bills, self-hosting, break-even,
+and the one-off cost of tuning a model."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from llmpick.costs._selfhosted import (
     hardware_price,
     self_hosted_monthly_cost,
 )
+from llmpick.costs._tuning import TrainingCost, training_cost, with_training
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -45,6 +47,7 @@ __all__ = [
     "PlacedCandidate",
     "SelfHostedCost",
     "Throughput",
+    "TrainingCost",
     "api_monthly_cost",
     "break_even_between",
     "break_even_volume",
@@ -55,5 +58,7 @@ __all__ = [
     "replica_throughput",
     "self_hosted_monthly_cost",
     "serving_shape",
+    "training_cost",
     "weakest_provenance",
+    "with_training",
 ]

@@ -38,9 +38,14 @@ from llmpick.decision._model import (
     Recommendation,
     Sensitivity,
     Serving,
+    TrainingCostFigure,
+    TunedModel,
+    Tuning,
+    TuningGain,
     decision_schema_text,
 )
 from llmpick.decision._scoring import CRITERIA, criteria, pareto_front, weighted_score
+from llmpick.decision._tuning import TuningEvidence
 
 __all__ = [
     "CRITERIA",
@@ -64,6 +69,11 @@ __all__ = [
     "SafetyEvidence",
     "Sensitivity",
     "Serving",
+    "TrainingCostFigure",
+    "TunedModel",
+    "Tuning",
+    "TuningEvidence",
+    "TuningGain",
     "criteria",
     "decide_from_evidence",
     "decision_schema_text",

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from llmpick import __version__
 from llmpick._redact import redact_url
 from llmpick.constraints import CheckReport
-from llmpick.costs import CapacityEvidence, cost_candidate
+from llmpick.costs import CapacityEvidence, cost_candidate, with_training
 from llmpick.decision._evidence import DatasetItem, Evidence, SafetyEvidence, percentile
 from llmpick.decision._headline import recommend
 from llmpick.decision._model import (
@@ -51,6 +51,7 @@ from llmpick.decision._model import (
 from llmpick.decision._ranking import Contender, inputs_of, needs_of, rank_of, score_all
 from llmpick.decision._robustness import break_even_of, confidence_of, sensitivity_of
 from llmpick.decision._scoring import pareto_front
+from llmpick.decision._tuning import TuningEvidence, training_costs, tuning_section
 from llmpick.decision._variants import best_variants
 from llmpick.spec import Spec
 
@@ -80,9 +81,13 @@ def decide_from_evidence(
     capacity: Mapping[str, CapacityEvidence] | None = None,
     notes: Sequence[str] = (),
     safety: Mapping[str, SafetyEvidence] | None = None,
+    tuning: TuningEvidence | None = None,
 ) -> Decision:
     """The whole decision from evidence already gathered. `evidence` and `capacity` (load-tested
     capacities; self-hosted costs use them over the estimate) are keyed by candidate label.
+    With `tuning`, a tuned candidate's monthly cost carries its training spread over the
+    horizon, and `Decision.tuning` shows that one-off cost, the gain over the base and the
+    held-out items.
 
     This is the pure step: `llmpick.decide()` gathers the evidence (evaluation run, load tests)
     from a spec and a store and then calls it."""
@@ -93,11 +98,14 @@ def decide_from_evidence(
     evidence, variants = best_variants(
         evidence, [v.candidate.label for v in check.verdicts], [p.name for p in spec.prompts]
     )
+    training = training_costs(spec, tuning) if tuning is not None else {}
     everyone: list[Contender] = []
     for verdict in check.verdicts:
         label = verdict.candidate.label
         ev = evidence.get(label)
         cost = cost_candidate(verdict, spec, capacity.get(label)) if verdict.eligible else None
+        if cost is not None and label in training:
+            cost = with_training(cost, training[label])
         under_queue = bool(ev and ev.latency and ev.latency.under_queue)
         probes = safety.get(label)
         inputs = inputs_of(verdict, ev, cost, probes)
@@ -177,6 +185,7 @@ def decide_from_evidence(
         load_tests=[_load_test(label, cap) for label, cap in capacity.items()],
         notes=list(notes),
         items=[_item(item, evidence) for item in items],
+        tuning=tuning_section(spec, tuning, training) if tuning is not None else None,
     )
 
 
@@ -337,6 +346,8 @@ def _serving(cand: Contender) -> Serving | None:
             endpoint.model,
             endpoint.api_key_env,
         )
+    elif spec_candidate.tune is not None:  # base + adapter in transformers, until merged
+        kind, base_url, model, key_env = "transformers", None, c.label, None
     elif spec_candidate.gguf is not None or (c.entry is not None and c.entry.is_local):
         kind, base_url, model, key_env = "llamacpp", None, c.entry.id if c.entry else None, None
     elif c.entry is not None:

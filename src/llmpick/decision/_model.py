@@ -24,6 +24,8 @@ __all__ = [
     "CategoryScore",
     "CostFigure",
     "Decision",
+    "EpochLoss",
+    "HeldOutItems",
     "ItemAnswer",
     "ItemRow",
     "LatencyFigure",
@@ -42,6 +44,10 @@ __all__ = [
     "Sensitivity",
     "Serving",
     "Status",
+    "TrainingCostFigure",
+    "TunedModel",
+    "Tuning",
+    "TuningGain",
     "VariantResult",
     "WeightChange",
     "decision_schema_text",
@@ -343,6 +349,95 @@ class ItemRow(_Frozen):
     responses: dict[str, ItemAnswer] = Field(default_factory=dict)
 
 
+class HeldOutItems(_Frozen):
+    """The items every candidate (base, tuned, closed) was evaluated on when the spec tunes a
+    model: none of them is a training or validation item."""
+
+    source: str = Field(description="How they were chosen: a seeded split, or given files.")
+    n_test: int
+    n_train: int
+    n_validation: int
+    given_files: bool = False
+    never_trained_on: bool = Field(
+        True, description="No test id is a training or validation id (checked by id)."
+    )
+    test_ids: list[str] = Field(default_factory=list)
+
+
+class TrainingCostFigure(_Frozen):
+    """Tuning's one-off cost: measured training time x the hardware's hourly price."""
+
+    usd: float | None = Field(None, description="One tuning run, USD.")
+    usd_per_month: float | None = Field(
+        None, description="The runs in the horizon spread over its months (in the cost)."
+    )
+    wall_time_s: float = Field(description="Measured wall time of the training run, seconds.")
+    usd_per_hour: float | None = None
+    hardware: str
+    tunings: int = Field(1, description="Tuning runs in the horizon (re-tuning cadence).")
+    horizon_months: float
+    retune_every_days: float | None = None
+    provenance: Provenance = "none"
+    source: str | None = Field(None, description="Where the hourly price came from.")
+    as_of: str | None = None
+    figure_provenance: dict[str, str] = Field(default_factory=dict)
+
+
+class TuningGain(_Frozen):
+    """A tuned model against its base on the same held-out items: the run's paired test
+    (McNemar's exact test for pass/fail scores, else a paired bootstrap) and its interval."""
+
+    base: str
+    metric: str
+    n: int
+    base_mean: float
+    tuned_mean: float
+    diff: float = Field(description="Tuned minus base.")
+    ci_low: float
+    ci_high: float
+    method: str
+    p_value: float | None = None
+    only_tuned_right: int | None = None
+    only_base_right: int | None = None
+
+
+class EpochLoss(_Frozen):
+    epoch: int
+    train_loss: float
+    validation_loss: float
+
+
+class TunedModel(_Frozen):
+    """One tuned candidate: how its adapter was made (or why there is none), what it cost,
+    and what it gained over its base."""
+
+    candidate: str
+    base: str
+    status: Literal["trained", "reused", "not_tuned"]
+    reason: str | None = None
+    runtime: str = Field("transformers", description="The runtime that served it.")
+    adapter_key: str | None = None
+    adapter_dir: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    split_sizes: dict[str, int] = Field(default_factory=dict)
+    initial_validation_loss: float | None = None
+    step_losses: list[float] = Field(default_factory=list)
+    epochs: list[EpochLoss] = Field(default_factory=list)
+    stopped_early: bool = False
+    train_tokens: int | None = None
+    hardware: dict[str, Any] = Field(default_factory=dict)
+    cost: TrainingCostFigure | None = None
+    vs_base: TuningGain | None = None
+    vs_base_note: str | None = Field(None, description="Why there is no paired comparison.")
+
+
+class Tuning(_Frozen):
+    """Tuned candidates and the held-out items everything was evaluated on."""
+
+    held_out: HeldOutItems | None = None
+    models: list[TunedModel] = Field(default_factory=list)
+
+
 class Decision(_Frozen):
     """Everything `decide()` concluded and why; `decision.json` is its JSON dump."""
 
@@ -370,6 +465,9 @@ class Decision(_Frozen):
         default_factory=list, description="What the pipeline did or could not use, in words."
     )
     items: list[ItemRow] = Field(default_factory=list)
+    tuning: Tuning | None = Field(
+        None, description="Tuned candidates, their one-off cost and the held-out items."
+    )
 
     def candidate(self, key: str | None) -> CandidateRow | None:
         """The row with this label (`id`), or None."""

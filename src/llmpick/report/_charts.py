@@ -35,6 +35,7 @@ __all__ = [
     "category_quality_chart",
     "cost_volume_chart",
     "latency_chart",
+    "loss_chart",
     "quality_cost_chart",
 ]
 
@@ -548,5 +549,49 @@ def capacity_chart(decision: Mapping[str, Any]) -> Chart:
         "at N per second), measured with the spec's prompts; filled points met the SLO. A "
         "candidate's capacity is its best filled point.",
         *(f"{as_text(t.get('candidate'))}: {as_text(t.get('source'))}" for t, _ in curves),
+    ]
+    return Chart(svg.markup(), notes)
+
+
+def loss_chart(decision: Mapping[str, Any]) -> Chart:
+    """Each tuned model's training loss per step, with its validation loss before training
+    (step 0) and after each epoch (at that epoch's last step)."""
+    models = [
+        as_dict(m)
+        for m in as_list(dig(decision, "tuning", "models"))
+        if as_list(as_dict(m).get("step_losses"))
+    ]
+    width, height, left, right, top, bottom = 780, 300, 70, 30, 18, 250
+    svg = Svg("loss", width, height, "Tuning: training loss per step, validation loss per epoch")
+    if not models:
+        return Chart(svg.markup("No tuned model was trained."))
+    curves: list[tuple[str, list[float], list[tuple[int, float]]]] = []
+    for m in models:
+        steps = [v for v in (as_number(x) for x in as_list(m.get("step_losses"))) if v is not None]
+        epochs = as_list(m.get("epochs"))
+        per_epoch = math.ceil(len(steps) / max(1, len(epochs)))
+        at = [(0, as_number(m.get("initial_validation_loss")))] + [
+            (min(len(steps), n * per_epoch), as_number(dig(e, "validation_loss")))
+            for n, e in enumerate(epochs, 1)
+        ]
+        validation = [(i, v) for i, v in at if v is not None and math.isfinite(v)]
+        curves.append((as_text(m.get("candidate")), steps, validation))
+    top_loss = max(v for _, s, val in curves for v in [*s, *(v for _, v in val)])
+    x = LinearScale(0.0, float(max(len(s) for _, s, _ in curves)), left, width - right)
+    y = LinearScale(0.0, top_loss * 1.1, bottom, top)
+    svg.x_axis(x, bottom, "Optimizer step", _plain)
+    svg.y_axis(y, left, width - right, "Loss (answer tokens)", _plain)
+    for index, (name, steps, validation) in enumerate(curves):
+        series = f"series-{index % 6}"
+        svg.polyline([(x(i + 1), y(v)) for i, v in enumerate(steps)], class_=f"curve {series}")
+        for step, value in validation:
+            svg.open_group(f"{name}: validation loss {value:.3f} at step {step}", class_="level")
+            svg.element("circle", cx=x(step), cy=y(value), r=5)
+            svg.close_group()
+        svg.text(left + 8, top + 14 + index * 16, _short(name, 40), class_=f"legend {series}")
+    notes = [
+        "Lines: training loss of each optimizer step (on the training split). Points: "
+        "validation loss before training and after each epoch (the adapter kept is the best "
+        "epoch's). Measured by llmpick tune on this machine.",
     ]
     return Chart(svg.markup(), notes)

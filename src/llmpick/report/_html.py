@@ -22,6 +22,7 @@ from llmpick.report._charts import (
     category_quality_chart,
     cost_volume_chart,
     latency_chart,
+    loss_chart,
     quality_cost_chart,
 )
 from llmpick.report._item_browser import DEFAULT_BUDGET_BYTES, build_browser_data
@@ -146,6 +147,7 @@ def render_html(
         "category_quality": category_quality_chart(decision),
         # Only when a load test fed the decision: most decisions have none.
         "capacity": capacity_chart(decision) if as_list(decision.get("load_tests")) else None,
+        "loss": loss_chart(decision) if decision.get("tuning") else None,
     }
     context = {
         "d": decision,

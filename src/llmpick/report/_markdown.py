@@ -337,6 +337,7 @@ def render_markdown(typed: Decision, *, data: Mapping[str, Any] | None = None) -
         *_options_table(decision),
         *_variants_table(typed),
         *_safety_table(typed),
+        *_tuning_table(typed),
         "",
         "## Decision",
         "",
@@ -372,6 +373,77 @@ def _variants_table(typed: Decision) -> list[str]:
                 f"{'' if v.chosen else p} |"
             )
     return lines
+
+
+def _tuning_table(typed: Decision) -> list[str]:
+    """Tuned models beside their base on the held-out items: loss curve ends, the paired gain
+    and its test, and the one-off tuning cost (measured time x catalog price)."""
+    tuning = typed.tuning
+    if tuning is None:
+        return []
+    lines = [""]
+    held = tuning.held_out
+    if held is not None:
+        lines += [
+            f"Held-out test items: every option above was evaluated on the same {held.n_test} "
+            f"test items only ({markdown_escape(held.source)}); "
+            + (
+                "none of them is a training or validation item (checked by id)."
+                if held.never_trained_on
+                else "**some are also training items**."
+            ),
+            "",
+        ]
+    if not tuning.models:
+        return lines
+    lines += [
+        "Tuned models (LoRA; served by transformers, not llama.cpp, so latency compares "
+        "runtimes too):",
+        "",
+        "| Tuned | Base | Adapter | Steps | Training loss first → last | Validation loss before "
+        "→ best | Gain over base [95% CI] | Paired test | Tuning cost (one-off; per month) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for m in tuning.models:
+        if m.status == "not_tuned":
+            notes.append(f"- {_code(m.candidate)} not tuned: {markdown_escape(m.reason)}")
+            continue
+        losses = f"{m.step_losses[0]:.3f} → {m.step_losses[-1]:.3f}" if m.step_losses else MISSING
+        best = min((e.validation_loss for e in m.epochs), default=None)
+        validation = (
+            f"{format_number(m.initial_validation_loss, 3)} → {format_number(best, 3)}"
+            if best is not None
+            else MISSING
+        )
+        g = m.vs_base
+        gain = (
+            f"{g.diff:+.2f} [{g.ci_low:+.2f}, {g.ci_high:+.2f}] on {g.n} items"
+            if g is not None
+            else markdown_escape(m.vs_base_note or MISSING)
+        )
+        test = (
+            f"{markdown_escape(g.method)} p {format_number(g.p_value, 4)}"
+            if g is not None and g.p_value is not None
+            else markdown_escape(g.method)
+            if g is not None
+            else MISSING
+        )
+        c = m.cost
+        cost = (
+            f"{format_usd(c.usd)} ({c.wall_time_s:,.0f} s measured x "
+            f"{format_usd(c.usd_per_hour)}/h, {markdown_escape(c.hardware)}, catalog "
+            f"{markdown_escape(c.as_of)}); {format_usd(c.usd_per_month)}/month over "
+            f"{c.horizon_months:g} months, {c.tunings} tuning(s)"
+            if c is not None and c.usd is not None
+            else MISSING
+        )
+        lines.append(
+            f"| {_code(m.candidate)} | {_code(m.base)} | {_code(m.adapter_key)} "
+            f"({m.status}) | {len(m.step_losses)} | {losses} | {validation} | {gain} | {test} "
+            f"| {cost} |"
+        )
+    return lines + notes
 
 
 # Where the gateway (`llmpick gateway`) would catch a failing category in production.
