@@ -57,6 +57,7 @@ from llmpick.providers._resolve import (
     provider_config_for,
     resolve_provider,
 )
+from llmpick.providers._transformers import load_causal_lm
 from llmpick.providers._types import (
     FinishReason,
     GenerateParams,
@@ -109,6 +110,7 @@ __all__ = [
     "cost_usd",
     "create_provider",
     "is_installed",
+    "load_causal_lm",
     "provider_class",
     "provider_config_for",
     "provider_kinds",

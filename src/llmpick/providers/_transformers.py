@@ -10,6 +10,7 @@ torch, transformers and peft (the `tune` extra) are imported on first load only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 import warnings
@@ -24,7 +25,7 @@ from llmpick.providers._errors import ContextOverflowError, ProviderSetupError
 from llmpick.providers._local_models import BUNDLED_MODELS, resolve_gguf
 from llmpick.providers._types import GenerateParams, Prompt, Response, Timings, Usage
 
-__all__ = ["TransformersConfig", "TransformersProvider"]
+__all__ = ["TransformersConfig", "TransformersProvider", "load_causal_lm"]
 
 _INSTALL = "pip install 'llmpick[tune]'"
 
@@ -111,26 +112,14 @@ class TransformersProvider(Provider):
                 await loop.run_in_executor(self._executor, self._load_sync)
 
     def _load_sync(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             import torch
-            import transformers
         except ImportError as exc:
             raise ProviderSetupError(f"{exc.name} is not installed: {_INSTALL}") from None
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
         if self.config.n_threads:
             torch.set_num_threads(self.config.n_threads)
         path = self.model_path
-        if not path.exists():
-            raise ProviderSetupError(f"model not found: {path}")
-        folder, extra = (path.parent, {"gguf_file": path.name}) if path.is_file() else (path, {})
-        try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), **extra)
-            model: Any = transformers.AutoModelForCausalLM.from_pretrained(str(folder), **extra)
-        except (OSError, ValueError) as exc:
-            raise ProviderSetupError(f"transformers cannot load {path}: {exc}") from None
+        model, tokenizer = load_causal_lm(path)
         if self.config.adapter_path:
             try:
                 import peft
@@ -245,6 +234,36 @@ class TransformersProvider(Provider):
     async def aclose(self) -> None:
         self._model = None
         self._executor.shutdown(wait=False)
+
+
+def load_causal_lm(path: Path) -> tuple[Any, Any]:
+    """(model, tokenizer) from a GGUF file (dequantized to float32) or a model folder, offline
+    and without transformers' progress bars (the GGUF conversion draws its own with tqdm).
+    Raises `ProviderSetupError` naming the pip command when the `tune` extra is missing."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import transformers
+        from transformers import modeling_gguf_pytorch_utils as gguf_loading
+    except ImportError as exc:
+        raise ProviderSetupError(f"{exc.name} is not installed: {_INSTALL}") from None
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    if not path.exists():
+        raise ProviderSetupError(f"model not found: {path}")
+    folder, extra = (path.parent, {"gguf_file": path.name}) if path.is_file() else (path, {})
+    bar = gguf_loading.tqdm
+    gguf_loading.tqdm = functools.partial(bar, disable=True)  # restored below
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), **extra)
+        model = transformers.AutoModelForCausalLM.from_pretrained(str(folder), **extra)
+    except (OSError, ValueError) as exc:
+        raise ProviderSetupError(f"transformers cannot load {path}: {exc}") from None
+    finally:
+        gguf_loading.tqdm = bar
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
 
 
 class _TokenClock:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from llmpick.providers import ProviderSetupError, load_causal_lm
 from llmpick.tuning._data import Example
 from llmpick.tuning._errors import INSTALL_HINT, TuningError
 from llmpick.tuning._manifest import EpochRecord, StepRecord, TuneSettings
@@ -46,17 +47,13 @@ def import_training() -> tuple[Any, Any, Any]:
 
 
 def load_base(path: Path) -> tuple[Any, Any]:
-    """(model, tokenizer) from a GGUF file (dequantized to float32) or a model folder."""
-    _, transformers, _ = import_training()
-    folder, extra = (path.parent, {"gguf_file": path.name}) if path.is_file() else (path, {})
+    """(model, tokenizer) from a GGUF file (dequantized to float32) or a model folder, loaded
+    as the `transformers` provider loads them (so tuning and serving read the same weights)."""
+    import_training()
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), **extra)
-        model = transformers.AutoModelForCausalLM.from_pretrained(str(folder), **extra)
-    except (OSError, ValueError) as exc:
-        raise TuningError(f"transformers cannot load {path}: {exc}") from None
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+        return load_causal_lm(path)
+    except ProviderSetupError as exc:
+        raise TuningError(str(exc)) from None
 
 
 def prompt_text(prompt: Any, tokenizer: Any, mode: Literal["chat", "completion"]) -> str:
