@@ -1010,7 +1010,14 @@ def _fingerprint(
     digest = hashlib.sha256()
     assert spec.dataset is not None
     head = {
-        "dataset": spec.dataset.model_dump(mode="json"),
+        # The split settings change what is measured only when a candidate is tuned; without
+        # one they are left out, so such a spec's runs keep the identity they always had.
+        "dataset": spec.dataset.model_dump(
+            mode="json",
+            exclude=None
+            if spec.dataset.train_path or any(c.tune for c in spec.candidates)
+            else {"train_path", "validation_path", "split"},
+        ),
         "scoring": spec.scoring.model_dump(mode="json"),
         # Not the concurrency nor whether a key is set: neither changes what is measured.
         "candidates": [
