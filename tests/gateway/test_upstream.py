@@ -1,13 +1,16 @@
 """The pass-through's HTTP/1.1 client against real servers on loopback: aiohttp's (bodies by
 length and chunked, kept-alive connections) and a raw socket server that answers with exact
 bytes (split heads, chunk extensions and trailers, bodies read to the end, cuts, stale
-kept-alive connections, broken heads)."""
+kept-alive connections, broken heads), and https with certificate checks."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -192,3 +195,38 @@ async def test_broken_heads_and_refused_connections() -> None:
         await UpstreamPool("http://127.0.0.1:9/v1").post("/x", b"", "text/plain")
     with pytest.raises(ValueError, match="cannot carry"):
         UpstreamPool("http://127.0.0.1:9", headers={"X-Bad": "a\r\nInjected: 1"})
+
+
+async def test_https_verifies_the_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_tls)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        untrusted = UpstreamPool(url)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await untrusted.post("/x", b"", "text/plain")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read when a pool makes its context
+        pool = UpstreamPool(url)
+        try:
+            assert await (await pool.post("/x", b"", "text/plain")).read() == b"secret"
+        finally:
+            pool.close()
+    finally:
+        server.close()
