@@ -152,3 +152,16 @@ def test_hash_key_prints_a_config_entry_with_only_the_hash() -> None:
     assert parse_gateway_config(text).auth is not None
     short = CliRunner().invoke(app, ["gateway", "hash-key"], input="short\n")
     assert short.exit_code == 2
+
+
+def test_header_values_cannot_smuggle_lines() -> None:
+    text = (
+        "backends:\n  - name: p\n    endpoint:\n"
+        '      base_url: "http://127.0.0.1:9/v1"\n      model: m\n'
+        '      headers: {X-Team: "a\\r\\nInjected: 1"}\n'
+        "routes:\n  - {model: chat, primary: p}\n"
+    )
+    with pytest.raises(GatewayConfigError) as caught:
+        parse_gateway_config(text, "gateway.yaml")
+    problem = str(caught.value.problems[0])
+    assert "gateway.yaml:6" in problem and "line break" in problem

@@ -107,6 +107,16 @@ class HttpEndpoint(_Section):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("headers")
+    @classmethod
+    def _plain_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            if re.search(r"[\r\n\0]", text):
+                raise ValueError(f"header {name!r}: a value cannot hold a line break or NUL")
+        return value
+
 
 class LocalModel(_Section):
     """A GGUF run in the gateway's process with llama.cpp (requests queue, one at a time)."""
