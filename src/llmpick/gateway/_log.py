@@ -2,10 +2,10 @@
 appends it; a thread of its own writes what gathered, in one write every `interval_s`.
 
 Measured (the CLI's gateway in front of the mock, 8 clients closed loop, CPU time from its
-/metrics per request): with the standard library's
-`QueueHandler` + `QueueListener` the per-request line cost the gateway 0.17 ms of CPU per request,
-more than its whole routing, because every record woke the listener thread (a futex wake, a GIL
-hand-off and a write syscall per line) and was formatted twice. Here the writer wakes ten times
+/metrics per request): with the standard library's `QueueHandler` + `QueueListener` the
+per-request line cost the gateway 0.17 ms of CPU per request, more than its whole routing,
+because every record woke the listener thread (a futex wake, a GIL hand-off and a write syscall
+per line) and was formatted twice. Here the writer wakes ten times
 a second whatever the rate, and holds the GIL only to join strings: the formatting stays in the
 caller, where the gateway does it after the answer has been sent, so a batch never keeps the
 event loop waiting for the GIL.
