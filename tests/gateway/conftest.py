@@ -1,10 +1,15 @@
 """Real servers on loopback for the gateway tests: the project's mock and fault proxy, a
-capturing server that records every request body it is sent, and the gateway itself."""
+capturing server that records every request body it is sent, and the gateway itself (in a
+thread, or as deployed: `llmpick gateway` in its own process)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,14 +20,17 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from llmpick.gateway import create_gateway_app, parse_gateway_config
+from llmpick.gateway import create_gateway_app, hash_key, parse_gateway_config
 from llmpick.testing import (
     FaultConfig,
     MockServerConfig,
     ServerThread,
     create_fault_proxy_app,
     create_mock_app,
+    free_port,
 )
+
+KEY_A, KEY_B = "key-a-" + "x" * 26, "key-b-" + "y" * 26
 
 
 @dataclass
@@ -135,6 +143,37 @@ def gateway(yaml_text: str, db: Path) -> Iterator[str]:
         yield server.url
 
 
+def spawn_gateway(config: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`llmpick gateway` for this config file in its own process; returns before it serves."""
+    port = free_port()
+    argv = [sys.executable, "-c", "from llmpick.cli import main; main()", "gateway"]
+    argv += ["--config", str(config), "--port", str(port), "--db", str(db)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_serving(process: subprocess.Popen[bytes], url: str) -> None:
+    """Return once `/health` answers; raise with the process's stderr when it stops first."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as answer:
+                answer.read()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(process.communicate()[1].decode()) from None
+            time.sleep(0.1)
+
+
+def start_gateway(config: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`llmpick gateway` in its own process, serving; returns the process and its URL."""
+    process, url = spawn_gateway(config, db)
+    wait_until_serving(process, url)
+    return process, url
+
+
 def backends_yaml(**urls: str) -> str:
     """`backends:` entries, one per name=url, all external OpenAI-compatible."""
     lines = ["backends:"]
@@ -174,6 +213,21 @@ async def chat(
     finally:
         if own:
             await session.close()
+
+
+def keyed(url: str, budget_a: str = "", extra: str = "") -> str:
+    """One priced backend (input $1, output $2 per token), route `chat`, keys team-a (with
+    `budget_a`, a YAML flow mapping) and team-b."""
+    budget = f"      budget: {budget_a}\n" if budget_a else ""
+    return (
+        backends_yaml(primary=url).rstrip("\n")
+        + "\n    price: {input_usd_per_mtok: 1000000, output_usd_per_mtok: 2000000}\n"
+        + "routes:\n  - {model: chat, primary: primary}\n"
+        + "auth:\n  keys:\n"
+        + f"    - name: team-a\n      sha256: {hash_key(KEY_A)}\n{budget}"
+        + f"    - name: team-b\n      sha256: {hash_key(KEY_B)}\n"
+        + extra
+    )
 
 
 def stream_text(events: list[Any]) -> str:

@@ -12,24 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from llmpick.cli import app
-from llmpick.gateway import GatewayError, hash_key, parse_gateway_config, run_gateway
+from llmpick.gateway import GatewayError, parse_gateway_config, run_gateway
 
-from .conftest import backends_yaml, chat, gateway, mock_server
-
-KEY_A, KEY_B = "key-a-" + "x" * 26, "key-b-" + "y" * 26
-
-
-def keyed(url: str, budget_a: str = "", extra: str = "") -> str:
-    budget = f"      budget: {budget_a}\n" if budget_a else ""
-    return (
-        backends_yaml(primary=url).rstrip("\n")
-        + "\n    price: {input_usd_per_mtok: 1000000, output_usd_per_mtok: 2000000}\n"
-        + "routes:\n  - {model: chat, primary: primary}\n"
-        + "auth:\n  keys:\n"
-        + f"    - name: team-a\n      sha256: {hash_key(KEY_A)}\n{budget}"
-        + f"    - name: team-b\n      sha256: {hash_key(KEY_B)}\n"
-        + extra
-    )
+from .conftest import KEY_A, KEY_B, backends_yaml, chat, gateway, keyed, mock_server
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -8,37 +8,13 @@ import io
 import logging
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
 
 from llmpick.gateway import BatchedLogHandler
-from llmpick.testing import free_port
 
-from .conftest import backends_yaml, chat, mock_server
-
-
-def start_gateway(config: Path, db: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    argv = [sys.executable, "-c", "from llmpick.cli import main; main()", "gateway"]
-    argv += ["--config", str(config), "--port", str(port), "--db", str(db)]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as answer:
-                answer.read()
-            return process, url
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(process.communicate()[1].decode()) from None
-            time.sleep(0.1)
+from .conftest import backends_yaml, chat, mock_server, start_gateway
 
 
 async def test_a_clean_stop_writes_every_ledger_row_and_log_line(tmp_path: Path) -> None:
