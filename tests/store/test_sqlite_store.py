@@ -150,6 +150,42 @@ def test_a_database_from_the_first_schema_is_migrated_with_its_items(tmp_path: P
     ]
 
 
+def test_the_gateway_budget_migration_seeds_each_days_spend_from_the_requests(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    names = [name for name, _ in MIGRATIONS]
+    for name, migrate in MIGRATIONS[: names.index("007_gateway_budgets")]:
+        migrate(db)
+        db.execute("INSERT INTO migrations VALUES (?, '2026-01-01')", (name,))
+    insert = (
+        "INSERT INTO gateway_requests (id, created_at, day, key_name, attempts, outcome, status, "
+        "stream, input_tokens, output_tokens, cost_usd) VALUES (?, 0, ?, ?, ?, ?, 200, 0, ?, ?, ?)"
+    )
+    db.execute(insert, ("r1", "2026-01-01", "team-a", 1, "ok", 10, 5, 0.5))
+    db.execute(insert, ("r2", "2026-01-01", "team-a", 2, "ok", 1, None, None))
+    db.execute(insert, ("r3", "2026-01-01", "team-a", 0, "refused", None, None, None))
+    db.execute(insert, ("r4", "2026-01-02", "team-a", 1, "error", None, None, None))
+    db.execute(insert, ("r5", "2026-01-01", "team-b", 1, "ok", 2, 2, 0.25))
+    db.close()
+    open_store(path).close()
+    db = sqlite3.connect(path)
+    try:
+        use = db.execute("SELECT * FROM gateway_budget_use ORDER BY key_name, day").fetchall()
+        holds = db.execute("SELECT COUNT(*) FROM gateway_budget_holds").fetchone()
+    finally:
+        db.close()
+    # Requests that reached a backend count (a refused one did not), as the budgets count them.
+    assert use == [
+        ("team-a", "2026-01-01", 0.5, 16, 2),
+        ("team-a", "2026-01-02", 0.0, 0, 1),
+        ("team-b", "2026-01-01", 0.25, 4, 1),
+    ]
+    assert holds == (0,)
+
+
 @pytest.mark.parametrize(
     "prompt",
     [

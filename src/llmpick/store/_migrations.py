@@ -243,6 +243,42 @@ def _m006_gateway(db: sqlite3.Connection) -> None:
     )
 
 
+def _m007_gateway_budgets(db: sqlite3.Connection) -> None:
+    # Budgets shared by every gateway replica on this store: spend per key per day (kept by the
+    # ledger in the transaction that writes the request rows) and the holds of requests in
+    # flight. A hold is renewed by its process and expires when that stops (a SIGKILL), so a
+    # killed replica does not keep its share of a budget. Existing request rows seed the spend.
+    _execute_script(
+        db,
+        """
+        CREATE TABLE gateway_budget_use (
+            key_name TEXT NOT NULL,
+            day TEXT NOT NULL,             -- UTC date
+            usd REAL NOT NULL,
+            tokens INTEGER NOT NULL,       -- input + output
+            requests INTEGER NOT NULL,     -- requests that reached a backend
+            PRIMARY KEY (key_name, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE gateway_budget_holds (
+            id TEXT PRIMARY KEY,           -- the request's id (gateway_requests.id once written)
+            key_name TEXT NOT NULL,
+            day TEXT NOT NULL,
+            usd REAL NOT NULL,             -- the most the request can spend
+            tokens INTEGER NOT NULL,
+            holder TEXT NOT NULL,          -- host:pid:token of the gateway process renewing it
+            expires_at REAL NOT NULL       -- Unix time
+        );
+        CREATE INDEX gateway_budget_holds_key ON gateway_budget_holds (key_name, day);
+        CREATE INDEX gateway_budget_holds_holder ON gateway_budget_holds (holder);
+        INSERT INTO gateway_budget_use (key_name, day, usd, tokens, requests)
+            SELECT key_name, day, COALESCE(SUM(cost_usd), 0),
+                   COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0),
+                   COUNT(*)
+            FROM gateway_requests WHERE attempts > 0 GROUP BY key_name, day
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_initial", _m001_initial),
     ("002_items_by_content", _m002_items_by_content),
@@ -250,6 +286,7 @@ MIGRATIONS: list[Migration] = [
     ("004_run_failure_reason", _m004_run_failure_reason),
     ("005_leases_and_call_claims", _m005_leases_and_call_claims),
     ("006_gateway", _m006_gateway),
+    ("007_gateway_budgets", _m007_gateway_budgets),
 ]
 
 
