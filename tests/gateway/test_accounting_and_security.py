@@ -41,10 +41,12 @@ async def test_each_request_is_stored_with_backend_tokens_cost_and_outcome(db: P
     assert stored[2][:5] == ("team-b", "nope", None, "client_error", 404)
 
 
-async def test_a_request_budget_is_exact_under_concurrency(db: Path) -> None:
+@pytest.mark.parametrize("store", [True, False], ids=["in the store", "in memory"])
+async def test_a_request_budget_is_exact_under_concurrency(db: Path, store: bool) -> None:
+    extra = "" if store else "accounting: {enabled: false}\n"
     with (
         mock_server(tokens=2, ttft_ms=30, precise=False) as (up, stats),
-        gateway(keyed(up, "{requests_per_day: 10}"), db) as gw,
+        gateway(keyed(up, "{requests_per_day: 10}", extra), db) as gw,
     ):
         async with aiohttp.ClientSession() as s:
             results = await asyncio.gather(

@@ -304,6 +304,12 @@ class Limits(_Section):
 class Accounting(_Section):
     enabled: bool = Field(True, description="Record every request in the store.")
     db: str | None = Field(None, description="SQLite file; default: llmpick's store.")
+    hold_lease_s: float = Field(
+        30.0,
+        ge=1,
+        description="How long the budget holds of a replica that stopped (killed) outlive it; "
+        "a running replica renews its holds every third of this.",
+    )
 
 
 class GatewayConfig(_Section):

@@ -35,16 +35,15 @@ from llmpick.gateway._backends import (
     build_backend,
     request_text,
 )
-from llmpick.gateway._config import GatewayConfig, Route, hash_key
-from llmpick.gateway._ledger import (
+from llmpick.gateway._budgets import (
     BudgetBook,
-    Ledger,
-    RequestRow,
+    BudgetStoreError,
+    InMemoryBudgetBook,
     Reservation,
-    ShadowRow,
-    redactions_json,
-    utc_day,
+    StoreBudgetBook,
 )
+from llmpick.gateway._config import GatewayConfig, Route, hash_key
+from llmpick.gateway._ledger import Ledger, RequestRow, ShadowRow, redactions_json, utc_day
 from llmpick.gateway._metrics import Metrics
 from llmpick.gateway._openai_api import (
     ClientError,
@@ -111,16 +110,21 @@ class Gateway:
         self.metrics = Metrics()
         self.rng = random.Random()
         self.keys = {k.sha256: k.name for k in config.auth.keys} if config.auth else {}
-        self.budgets = BudgetBook(
-            {k.name: k.budget for k in (config.auth.keys if config.auth else [])}, config.budget
-        )
+        budgets = {k.name: k.budget for k in (config.auth.keys if config.auth else [])}
         self.ledger: Ledger | None = None
+        self.budgets: BudgetBook
         if config.accounting.enabled:
             from llmpick.store import default_db_path
 
             path = db_path or config.accounting.db or default_db_path()
             self.ledger = Ledger(path)
-            self.budgets.load(self.ledger.spent_today())
+            # In the store: every replica on this file shares the budgets, and a restart
+            # continues the day's spend.
+            self.budgets = StoreBudgetBook(
+                budgets, config.budget, path, hold_lease_s=config.accounting.hold_lease_s
+            )
+        else:
+            self.budgets = InMemoryBudgetBook(budgets, config.budget)
         # Routes without a weighted split try the same backends every time: planned once.
         self._plans = {r.model: plan_attempts(r, self.rng) for r in config.routes if not r.split}
         # Request ids: a random prefix per process (replicas and restarts differ) and a counter.
@@ -144,6 +148,7 @@ class Gateway:
             )
 
     async def start(self) -> None:
+        self.budgets.start()
         for backend in self.backends.values():
             await backend.start()
 
@@ -154,8 +159,10 @@ class Gateway:
         for backend in self.backends.values():
             with contextlib.suppress(Exception):
                 await backend.aclose()
+        loop = asyncio.get_running_loop()
         if self.ledger is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.ledger.close)
+            await loop.run_in_executor(None, self.ledger.close)  # settles every hold it writes
+        await loop.run_in_executor(None, self.budgets.close)
 
     # Requests -----------------------------------------------------------------------------
 
@@ -199,11 +206,8 @@ class Gateway:
                     "invalid_request_error",
                     "model_not_found",
                 )
-            admitted = self._admit(key, route, body)
-            if isinstance(admitted, str):
-                out.outcome, out.status = "refused", 429
-                raise ClientError(429, admitted, "insufficient_quota", "budget_exceeded")
-            reservation = admitted
+            if self.budgets.budget_of(key) is not None:  # no budget: no wait, no store write
+                reservation = await self._admit(key, route, body, request_id, out)
             shadow = self._maybe_shadow(route, body, chat)
             response = await self._serve(request, route, body, chat, out, request_id)
             if not response.prepared:
@@ -224,15 +228,32 @@ class Gateway:
                 shadow.set_result(out)  # the copy is stored beside what the client got
             self._finish(request_id, key, route_name, body, chat, out, reservation, started)
 
-    def _admit(self, key: str, route: Route, body: dict[str, Any]) -> Reservation | str | None:
-        """A reservation against the key's budget, the reason it is spent, or None: no budget."""
-        if self.budgets.budget_of(key) is None:
-            return None
+    async def _admit(
+        self, key: str, route: Route, body: dict[str, Any], request_id: str, out: _Outcome
+    ) -> Reservation:
+        """A reservation against the key's budget; raises `ClientError` when it is spent (429)
+        or cannot be checked (503)."""
         max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or 256
         estimate_in = len(request_text(body)) // 4 + 1
         usage = Usage(estimate_in, int(max_tokens), "estimate")
         costs = [cost_usd(usage, self.prices.get(name)) or 0.0 for name in route.chain_names()]
-        return self.budgets.admit(key, max(costs, default=0.0), estimate_in + int(max_tokens))
+        try:
+            admitted = await self.budgets.admit(
+                key, request_id, max(costs, default=0.0), estimate_in + int(max_tokens)
+            )
+        except BudgetStoreError:
+            out.outcome, out.status = "refused", 503
+            raise ClientError(
+                503,
+                f"the budget of key {key!r} cannot be checked now (the gateway's store is "
+                "unavailable); retry later",
+                "server_error",
+                "budget_unavailable",
+            ) from None
+        if isinstance(admitted, str):
+            out.outcome, out.status = "refused", 429
+            raise ClientError(429, admitted, "insufficient_quota", "budget_exceeded")
+        return admitted
 
     async def _serve(
         self,
@@ -671,8 +692,11 @@ class Gateway:
                     cost_usd=cost,
                     error_type=out.error_type,
                     redactions_json=redactions,
+                    hold_id=reservation.hold_id if reservation is not None else None,
                 )
             )
+            if reservation is not None:
+                self.ledger.write_soon()
 
     # Shadow traffic -------------------------------------------------------------------------
 

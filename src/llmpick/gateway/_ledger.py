@@ -1,16 +1,13 @@
-"""Every request in the store, and budgets per key per day that hold under concurrency.
+"""Every request in the store, and each day's spend per key that the budgets count.
 
 Rows are queued in memory and written by one thread in batches (one transaction every 100 ms
 at most), so the request path never waits for SQLite. Each batch is one multi-row INSERT rather
 than `executemany`: the sqlite3 module releases and retakes the GIL around every statement it
 steps, and with the event loop busy each hand-off is a futex wake and a context switch.
 
-Budgets are kept in memory as well: a request reserves its largest possible spend (one request;
-its prompt estimate plus `max_tokens`; that at the backend's price) before it is forwarded, and
-settles to what it really used when it ends. Admission and reservation happen in one step of
-the event loop, so N concurrent requests against a budget of M requests admit exactly M; a spent
-budget refuses with HTTP 429. On start the day's spend is read back from the store, so a restart
-does not reset a budget.
+The same transaction adds the batch's spend to `gateway_budget_use` (per key and UTC day: cost,
+tokens, and requests that reached a backend) and deletes the budget holds of its requests
+(`_budgets`), so a request's hold becomes its spend at once, for every replica on the store.
 """
 
 from __future__ import annotations
@@ -23,14 +20,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmpick.gateway._config import Budget
-
-__all__ = ["BudgetBook", "Ledger", "RequestRow", "Reservation", "ShadowRow", "utc_day"]
+__all__ = ["Ledger", "RequestRow", "ShadowRow", "utc_day"]
 
 
 _DAY_CACHE: list[Any] = [-1, ""]
@@ -70,6 +65,8 @@ class RequestRow:
     cost_usd: float | None = None
     error_type: str | None = None
     redactions_json: str | None = None
+    # Not a column: the budget hold this request took (`_budgets`), deleted with this row.
+    hold_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -93,7 +90,7 @@ class ShadowRow:
     challenger_cost_usd: float | None = None
 
 
-_REQUEST_COLUMNS = tuple(f.name for f in fields(RequestRow))
+_REQUEST_COLUMNS = tuple(f.name for f in fields(RequestRow) if f.name != "hold_id")
 _SHADOW_COLUMNS = tuple(f.name for f in fields(ShadowRow))
 
 
@@ -143,6 +140,11 @@ class Ledger:
         if len(self._rows) >= 4096:
             self._wake.set()
 
+    def write_soon(self) -> None:
+        """Write what is queued now rather than at the next tick (a row that settles a budget
+        hold: the budget it held comes back as soon as the request ends)."""
+        self._wake.set()
+
     def flush(self, timeout_s: float = 10.0) -> None:
         """Block until every row recorded so far is written."""
         target = self._recorded
@@ -158,21 +160,6 @@ class Ledger:
         self._stop = True
         self._wake.set()
         self._thread.join(timeout=10)
-
-    def spent_today(self) -> dict[str, tuple[float, int, int]]:
-        """Per key: (USD, tokens, requests) of today's (UTC) requests that reached a backend."""
-        db = sqlite3.connect(self.path, timeout=30.0)
-        try:
-            rows = db.execute(
-                "SELECT key_name, COALESCE(SUM(cost_usd), 0), "
-                "COALESCE(SUM(COALESCE(input_tokens, 0) + COALESCE(output_tokens, 0)), 0), "
-                "COUNT(*) FROM gateway_requests WHERE day = ? AND attempts > 0 "
-                "GROUP BY key_name",
-                (utc_day(),),
-            ).fetchall()
-        finally:
-            db.close()
-        return {r[0]: (float(r[1]), int(r[2]), int(r[3])) for r in rows}
 
     def _run(self) -> None:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
@@ -205,95 +192,36 @@ class Ledger:
                 for part in _cut(rows):
                     flat = list(itertools.chain.from_iterable(map(values, part)))
                     db.execute(_insert(table, columns, len(part)), flat)
+            _settle(db, requests)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
 
 
-# Budgets -------------------------------------------------------------------------------------
+_ADD_USE = (
+    "INSERT INTO gateway_budget_use (key_name, day, usd, tokens, requests) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (key_name, day) DO UPDATE SET usd = usd + excluded.usd, "
+    "tokens = tokens + excluded.tokens, requests = requests + excluded.requests"
+)
 
 
-@dataclass
-class _Spend:
-    usd: float = 0.0
-    tokens: int = 0
-    requests: int = 0
-
-
-@dataclass
-class Reservation:
-    """What one admitted request holds against its key's budget until it settles."""
-
-    key: str
-    day: str
-    usd: float
-    tokens: int
-    settled: bool = False
-
-
-@dataclass
-class BudgetBook:
-    """Spend per (key, day): settled plus reserved by requests in flight."""
-
-    budgets: dict[str, Budget | None]
-    default: Budget | None = None
-    spent: dict[tuple[str, str], _Spend] = field(default_factory=dict)
-    held: dict[tuple[str, str], _Spend] = field(default_factory=dict)
-
-    def load(self, today: dict[str, tuple[float, int, int]]) -> None:
-        day = utc_day()
-        for key, (usd, tokens, requests) in today.items():
-            self.spent[(key, day)] = _Spend(usd, tokens, requests)
-
-    def budget_of(self, key: str) -> Budget | None:
-        found = self.budgets.get(key)
-        return found if found is not None else self.default
-
-    def admit(self, key: str, usd: float, tokens: int) -> Reservation | str:
-        """Reserve for one request, or say which budget is spent."""
-        day = utc_day()
-        budget = self.budget_of(key)
-        spent = self.spent.setdefault((key, day), _Spend())
-        held = self.held.setdefault((key, day), _Spend())
-        if budget is not None:
-            if budget.requests_per_day is not None and (
-                spent.requests + held.requests >= budget.requests_per_day
-            ):
-                return (
-                    f"the daily request budget of key {key!r} ({budget.requests_per_day}) is spent"
-                )
-            if budget.tokens_per_day is not None and (
-                spent.tokens + held.tokens >= budget.tokens_per_day
-            ):
-                return f"the daily token budget of key {key!r} ({budget.tokens_per_day}) is spent"
-            if budget.usd_per_day is not None and spent.usd + held.usd >= budget.usd_per_day:
-                return f"the daily budget of key {key!r} (${budget.usd_per_day:g}) is spent"
-        held.requests += 1
-        held.tokens += tokens
-        held.usd += usd
-        return Reservation(key, day, usd, tokens)
-
-    def settle(self, reservation: Reservation, usd: float | None, tokens: int | None) -> None:
-        """Replace the reservation by the request's real spend (None: it spent nothing)."""
-        if reservation.settled:
-            return
-        reservation.settled = True
-        held = self.held[(reservation.key, reservation.day)]
-        held.requests -= 1
-        held.tokens -= reservation.tokens
-        held.usd -= reservation.usd
-        spent = self.spent.setdefault((reservation.key, reservation.day), _Spend())
-        if usd is None and tokens is None:
-            return
-        spent.requests += 1
-        spent.tokens += tokens or 0
-        spent.usd += usd or 0.0
-
-    def snapshot(self) -> dict[str, Any]:
-        """Today's spend per key (for /metrics)."""
-        day = utc_day()
-        return {k: s for (k, d), s in self.spent.items() if d == day}
+def _settle(db: sqlite3.Connection, requests: list[RequestRow]) -> None:
+    """Add the requests' spend to the day's use and delete their budget holds."""
+    use: dict[tuple[str, str], list[Any]] = {}
+    holds = []
+    for row in requests:
+        if row.hold_id is not None:
+            holds.append((row.hold_id,))
+        if row.attempts > 0:  # it reached a backend: it counts, as the budgets count it
+            spend = use.setdefault((row.key_name, row.day), [0.0, 0, 0])
+            spend[0] += row.cost_usd or 0.0
+            spend[1] += (row.input_tokens or 0) + (row.output_tokens or 0)
+            spend[2] += 1
+    if use:
+        db.executemany(_ADD_USE, [(k, d, *spend) for (k, d), spend in use.items()])
+    if holds:
+        db.executemany("DELETE FROM gateway_budget_holds WHERE id = ?", holds)
 
 
 def redactions_json(counts: dict[str, int]) -> str | None:
