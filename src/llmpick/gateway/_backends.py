@@ -16,13 +16,14 @@ another backend may be tried (`fallback`) and whether the client's own request w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from llmpick.gateway._config import Backend
 from llmpick.gateway._upstream import (
@@ -111,6 +112,63 @@ class StreamState:
     first_token_at: float | None = None
 
 
+class _Failures:
+    """Whatever reaching a backend can raise, as the `BackendError` the router acts on: the one
+    mapping for `complete` and `stream` of both kinds of backend.
+
+    `timeout`: what a deadline passing means here (called only then, so it may read the
+    stream's state). `phase`: "request", a pass-through call until its answer or its stream
+    begins; "stream", a pass-through stream under way (a broken connection or a bad chunk cuts
+    it); "provider", an llmpick provider's call (it raises `ProviderError`s; anything else is
+    a bug and passes through). A `BackendError` raised inside passes through unchanged.
+    """
+
+    __slots__ = ("config", "phase", "timeout")
+
+    def __init__(
+        self,
+        config: Backend,
+        timeout: Callable[[], str],
+        phase: Literal["request", "stream", "provider"],
+    ) -> None:
+        self.config = config
+        self.timeout = timeout
+        self.phase = phase
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> None:
+        if exc is None or isinstance(exc, BackendError):
+            return
+        error = self._translate(exc)
+        if error is not None:
+            raise error from None
+
+    def _translate(self, exc: BaseException) -> BackendError | None:
+        if isinstance(exc, TimeoutError):
+            return BackendError(self.timeout(), kind="timeout")
+        if self.phase == "provider":
+            return _provider_error(exc) if isinstance(exc, ProviderError) else None
+        if self.phase == "stream":
+            if isinstance(exc, UpstreamError):
+                return BackendError("the upstream stream was cut off", kind="stream_error")
+            if isinstance(exc, OSError):
+                return BackendError(f"connection to the backend failed: {type(exc).__name__}")
+            return None
+        if isinstance(exc, UpstreamConnectTimeout):
+            return BackendError(
+                f"cannot connect within {self.config.connect_timeout_s:g} s", kind="timeout"
+            )
+        if isinstance(exc, UpstreamClosed):
+            return BackendError(f"the backend {exc}")
+        if isinstance(exc, UpstreamError):
+            return BackendError(f"malformed answer from the backend: {exc}")
+        if isinstance(exc, OSError):
+            return BackendError(f"cannot reach the backend: {type(exc).__name__}")
+        return None
+
+
 def request_text(body: dict[str, Any]) -> str:
     """All the prompt text of a chat or completion request (for estimates and checks)."""
     if "messages" in body:
@@ -158,6 +216,17 @@ class GatewayBackend(ABC):
     @property
     def ready(self) -> bool:
         return True
+
+    # What each deadline passing means, for `_Failures`.
+
+    def _no_answer(self) -> str:
+        return f"no answer within {self.config.total_timeout_s:g} s"
+
+    def _no_first_token(self) -> str:
+        return f"no first token within {self.config.first_token_timeout_s:g} s"
+
+    def _stalled(self) -> str:
+        return f"the stream stalled for {self.config.stall_timeout_s:g} s"
 
 
 # OpenAI-compatible pass-through --------------------------------------------------------------
@@ -218,23 +287,10 @@ class OpenAIPassThrough(GatewayBackend):
         async with self._slots:
             response: UpstreamResponse | None = None
             try:
-                async with asyncio.timeout(self.config.total_timeout_s):
-                    response = await self._pool.post(self._paths[chat], data, _JSON)
-                    raw = await response.read()
-            except TimeoutError:
-                raise BackendError(
-                    f"no answer within {self.config.total_timeout_s:g} s", kind="timeout"
-                ) from None
-            except UpstreamConnectTimeout:
-                raise BackendError(
-                    f"cannot connect within {self.config.connect_timeout_s:g} s", kind="timeout"
-                ) from None
-            except UpstreamClosed as exc:
-                raise BackendError(f"the backend {exc}") from None
-            except UpstreamError as exc:
-                raise BackendError(f"malformed answer from the backend: {exc}") from None
-            except OSError as exc:
-                raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
+                with _Failures(self.config, self._no_answer, "request"):
+                    async with asyncio.timeout(self.config.total_timeout_s):
+                        response = await self._pool.post(self._paths[chat], data, _JSON)
+                        raw = await response.read()
             finally:
                 if response is not None:
                     response.close()  # no-op once whole; closes the socket when not
@@ -272,7 +328,7 @@ class OpenAIPassThrough(GatewayBackend):
         total_deadline = started + self.config.total_timeout_s
         async with self._slots:
             resp: UpstreamResponse | None = None
-            try:
+            with _Failures(self.config, self._no_first_token, "request"):
                 async with asyncio.timeout_at(min(deadline, total_deadline)):
                     resp = await self._pool.post(self._paths[chat], data, _JSON)
                     if resp.status >= 300:
@@ -281,27 +337,24 @@ class OpenAIPassThrough(GatewayBackend):
                         finally:
                             resp.close()
                         raise _status_error(resp.status, raw)
-            except TimeoutError:
-                raise BackendError(
-                    f"no first token within {self.config.first_token_timeout_s:g} s",
-                    kind="timeout",
-                ) from None
-            except UpstreamConnectTimeout:
-                raise BackendError(
-                    f"cannot connect within {self.config.connect_timeout_s:g} s", kind="timeout"
-                ) from None
-            except UpstreamClosed as exc:
-                raise BackendError(f"the backend {exc}") from None
-            except UpstreamError as exc:
-                raise BackendError(f"malformed answer from the backend: {exc}") from None
-            except OSError as exc:
-                raise BackendError(f"cannot reach the backend: {type(exc).__name__}") from None
             done = False
             # Take whatever the network delivered, then parse every whole line in it: events
             # that arrived together leave together (`more`), one write to the client for each
             # read from upstream instead of one per event.
             partial = b""
-            try:
+
+            def stream_timeout() -> str:
+                if loop.time() >= total_deadline:
+                    return f"no whole answer within {self.config.total_timeout_s:g} s"
+                if state.first_token_at is None and state.finish is None:
+                    return self._no_first_token()
+                return self._stalled()
+
+            # `closing`: a no-op once whole (the connection is reused); closes it if not.
+            with (
+                _Failures(self.config, stream_timeout, "stream"),
+                contextlib.closing(resp),
+            ):
                 while not done:
                     async with asyncio.timeout_at(min(deadline, total_deadline)):
                         data_read = await resp.next_piece()
@@ -337,28 +390,6 @@ class OpenAIPassThrough(GatewayBackend):
                     done = True  # `[DONE]` as the very last bytes, with no newline after it
                 if not done and state.finish is None:
                     raise BackendError("the upstream stream was cut off", kind="stream_error")
-            except TimeoutError:
-                if loop.time() >= total_deadline:
-                    raise BackendError(
-                        f"no whole answer within {self.config.total_timeout_s:g} s",
-                        kind="timeout",
-                    ) from None
-                if state.first_token_at is None and state.finish is None:
-                    raise BackendError(
-                        f"no first token within {self.config.first_token_timeout_s:g} s",
-                        kind="timeout",
-                    ) from None
-                raise BackendError(
-                    f"the stream stalled for {self.config.stall_timeout_s:g} s", kind="timeout"
-                ) from None
-            except UpstreamError:
-                raise BackendError("the upstream stream was cut off", kind="stream_error") from None
-            except OSError as exc:
-                raise BackendError(
-                    f"connection to the backend failed: {type(exc).__name__}"
-                ) from None
-            finally:
-                resp.close()  # no-op once whole (the connection is reused); closes it if not
 
 
 def _parse_event(line: bytes) -> Event | None:
@@ -442,15 +473,9 @@ class ProviderBackend(GatewayBackend):
 
     async def complete(self, body: dict[str, Any], chat: bool) -> Answer:
         async with self._slots:
-            try:
+            with _Failures(self.config, self._no_answer, "provider"):
                 async with asyncio.timeout(self.config.total_timeout_s):
                     response = await self.provider.generate(_messages(body), _params(body, False))
-            except TimeoutError:
-                raise BackendError(
-                    f"no answer within {self.config.total_timeout_s:g} s", kind="timeout"
-                ) from None
-            except ProviderError as exc:
-                raise _provider_error(exc) from None
         return Answer(
             text=response.text,
             finish=response.finish_reason,
@@ -473,32 +498,27 @@ class ProviderBackend(GatewayBackend):
             task.add_done_callback(lambda _: queue.put_nowait(None))
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.config.first_token_timeout_s
-            try:
-                while True:
-                    async with asyncio.timeout_at(deadline):
-                        text = await queue.get()
-                    if text is None:
-                        break
-                    if state.first_token_at is None:
-                        state.first_token_at = time.perf_counter()
-                    state.text.append(text)
-                    deadline = loop.time() + self.config.stall_timeout_s
-                    yield Event(text=text)
-                response = await task
-            except TimeoutError:
-                task.cancel()
+
+            def stream_timeout() -> str:
                 first = state.first_token_at is None
-                raise BackendError(
-                    f"no first token within {self.config.first_token_timeout_s:g} s"
-                    if first
-                    else f"the stream stalled for {self.config.stall_timeout_s:g} s",
-                    kind="timeout",
-                ) from None
-            except ProviderError as exc:
-                raise _provider_error(exc) from None
+                return self._no_first_token() if first else self._stalled()
+
+            try:
+                with _Failures(self.config, stream_timeout, "provider"):
+                    while True:
+                        async with asyncio.timeout_at(deadline):
+                            text = await queue.get()
+                        if text is None:
+                            break
+                        if state.first_token_at is None:
+                            state.first_token_at = time.perf_counter()
+                        state.text.append(text)
+                        deadline = loop.time() + self.config.stall_timeout_s
+                        yield Event(text=text)
+                    response = await task
             finally:
                 if not task.done():
-                    task.cancel()
+                    task.cancel()  # a deadline, an error or the client gone: stop generating
         usage = {
             "prompt_tokens": response.usage.input_tokens,
             "completion_tokens": response.usage.output_tokens,
