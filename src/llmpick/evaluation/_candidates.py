@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from llmpick._redact import redact_url
 from llmpick.catalog import Catalog, CatalogEntry
@@ -32,6 +32,8 @@ __all__ = [
 
 # Between a candidate's label and its prompt variant's name in run labels: "gpt-4o · terse".
 VARIANT_SEPARATOR = " · "
+
+_T = TypeVar("_T")
 
 
 # In-process llama.cpp runs one call at a time; HTTP endpoints take many.
@@ -158,7 +160,7 @@ def plan_candidates(
             planned.append(one)
             continue
         for variant in prompts:
-            few_shot = dataset.few_shot if variant.few_shot is None else variant.few_shot
+            few_shot = _first(variant.few_shot, candidate.few_shot, dataset.few_shot)
             planned.append(
                 replace(
                     one,
@@ -166,10 +168,10 @@ def plan_candidates(
                     base_label=candidate.label,
                     variant=variant.name,
                     template=variant.template or candidate.template or dataset.template,
-                    system_prompt=variant.system_prompt
-                    if variant.system_prompt is not None
-                    else dataset.system_prompt,
-                    few_shot=[(s.input, s.output) for s in few_shot],
+                    system_prompt=_first(
+                        variant.system_prompt, candidate.system_prompt, dataset.system_prompt
+                    ),
+                    few_shot=[(s.input, s.output) for s in few_shot or []],
                     description=dict(one.description),
                 )
             )
@@ -249,6 +251,12 @@ def _plan_one(
         template=candidate.template or dataset.template,
         concurrency=limit,
         description={k: v for k, v in description.items() if v is not None},
-        system_prompt=dataset.system_prompt,
-        few_shot=[(s.input, s.output) for s in dataset.few_shot],
+        system_prompt=_first(candidate.system_prompt, dataset.system_prompt),
+        few_shot=[(s.input, s.output) for s in _first(candidate.few_shot, dataset.few_shot) or []],
     )
+
+
+def _first(*choices: _T | None) -> _T | None:
+    """The most specific prompt part that is set (variant, then candidate, then dataset);
+    an empty few-shot list is set ("none")."""
+    return next((c for c in choices if c is not None), None)

@@ -57,6 +57,8 @@ def _with_endpoint(spec: Spec, label: str, url: str | None) -> Spec:
         endpoint=endpoint,
         catalog_id=found.catalog_id or found.model,
         template=found.template,
+        system_prompt=found.system_prompt,
+        few_shot=found.few_shot,
         prompt_mode=found.prompt_mode,
         max_concurrency=found.max_concurrency,
     )

@@ -395,6 +395,11 @@ class TuneSpec(SpecModel):
     )
 
 
+class FewShotExample(SpecModel):
+    input: str = Field(description="Example input (rendered with the same template).")
+    output: str = Field(description="The answer the model should give.")
+
+
 class Candidate(SpecModel):
     """A model to consider: a catalog id, a custom endpoint, a local GGUF file, or a local
     open model fine-tuned on the dataset (`tune`, shown as `tuned/<name>`).
@@ -422,6 +427,14 @@ class Candidate(SpecModel):
         None, description="Override the dataset's chat/completion mode for this candidate."
     )
     template: str | None = Field(None, description="Override the prompt template (Jinja2).")
+    system_prompt: str | None = Field(
+        None, description="Override the dataset's system message for this candidate."
+    )
+    few_shot: list[FewShotExample] | None = Field(
+        None,
+        description="Override the dataset's worked examples for this candidate ([] for none: "
+        "a tuned model has learnt the task and reads a shorter prompt).",
+    )
     max_concurrency: int | None = Field(
         None, ge=1, description="Most requests in flight to this candidate at once."
     )
@@ -470,11 +483,6 @@ class Candidate(SpecModel):
 
 
 # ----------------------------------------------------------------------------------- dataset
-
-
-class FewShotExample(SpecModel):
-    input: str = Field(description="Example input (rendered with the same template).")
-    output: str = Field(description="The answer the model should give.")
 
 
 class PromptVariant(SpecModel):

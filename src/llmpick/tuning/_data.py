@@ -88,7 +88,11 @@ def load_tuning_data(loaded: LoadedSpec, candidate: str) -> TuningData:
     trained = found
     if found.tune is not None:  # the base's weights, prompted as the tuned candidate is
         trained = Candidate(
-            model=found.tune.base, prompt_mode=found.prompt_mode, template=found.template
+            model=found.tune.base,
+            prompt_mode=found.prompt_mode,
+            template=found.template,
+            system_prompt=found.system_prompt,
+            few_shot=found.few_shot,
         )
     (planned,) = _plan_candidates([trained], dataset, load_catalog(), loaded.base_dir)
     planned.label = candidate
