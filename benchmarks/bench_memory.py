@@ -49,10 +49,10 @@ class _MemoryLog:
         self.next_mark = 0.0
         self.began = time.perf_counter()
 
-    def start(self, label: str, total: int, completed: int) -> None:
+    def start(self, label: str, total: int, completed: int, unit: str = "items") -> None:
         self.total, self.done = total, completed
 
-    def advance(self, label: str, amount: int = 1) -> None:
+    def advance(self, label: str, amount: int = 1, note: str | None = None) -> None:
         self.done += amount
         if self.done / self.total >= self.next_mark:
             elapsed = time.perf_counter() - self.began

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from llmpick.hardware import FitReport
     from llmpick.safety import ProbeReport
     from llmpick.store import LoadTestRecord, Store
-    from llmpick.tuning import HeldOut, TuneResult
+    from llmpick.tuning import EpochRecord, HeldOut, StepRecord, TuneResult
 
 __all__ = [
     "DecideOptions",
@@ -95,22 +95,33 @@ class TuningPlan:
 
 
 class _StepBars:
-    """Training steps as one progress bar, drawn from the first step (none when reused)."""
+    """Training steps as one progress bar with the loss as it goes, drawn from the first step
+    (none when an adapter is reused); each epoch's validation loss is noted as it is known."""
 
     def __init__(self, progress: ProgressSink | None, task: str, total: int) -> None:
         self._progress, self._task, self._total, self._started = progress, task, total, False
+        self._validation: list[float] = []
 
-    def step(self, _record: object) -> None:
+    def step(self, record: StepRecord) -> None:
         if self._progress is None:
             return
         if not self._started:
-            self._progress.start(self._task, self._total, 0)
+            self._progress.start(self._task, self._total, 0, unit="steps")
             self._started = True
-        self._progress.advance(self._task)
+        said = f"loss {record.loss:.3f}"
+        if self._validation:
+            said += f", validation loss {self._validation[-1]:.3f}"
+        self._progress.advance(self._task, note=said)
+
+    def epoch(self, record: EpochRecord) -> None:
+        self._validation.append(record.validation_loss)
 
     def finish(self) -> None:
         if self._progress is not None and self._started:
-            self._progress.finish(self._task, "trained")
+            losses = " -> ".join(f"{v:.3f}" for v in self._validation)
+            self._progress.finish(
+                self._task, f"trained (validation loss per epoch {losses})" if losses else "trained"
+            )
 
 
 def prepare_tuning(
@@ -156,7 +167,9 @@ def prepare_tuning(
             min(settings.max_steps or per_epoch * settings.epochs, per_epoch * settings.epochs),
         )
         try:
-            result = tune(loaded, label, output_root=output_root, on_step=bars.step)
+            result = tune(
+                loaded, label, output_root=output_root, on_step=bars.step, on_epoch=bars.epoch
+            )
         except TuningError as exc:
             reasons[label] = f"not measured: could not tune: {exc}"
             notes.append(f"{label} not tuned: {exc}")

@@ -33,7 +33,8 @@ class _RateColumn(TextColumn):
         from rich.text import Text
 
         speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.1f} items/s", style="progress.data.speed")
+        unit = task.fields.get("unit", "items")
+        return Text("" if speed is None else f"{speed:,.1f} {unit}/s", style="progress.data.speed")
 
 
 class RichProgress:
@@ -71,21 +72,24 @@ class RichProgress:
         if self._plain is None:
             self._progress.stop()
 
-    def start(self, label: str, total: int, completed: int) -> None:
+    def start(self, label: str, total: int, completed: int, unit: str = "items") -> None:
         if self._plain is not None:
-            self._plain.start(label, total, completed)
+            self._plain.start(label, total, completed, unit)
             return
         note = f"resumed at {completed}" if completed else ""
         # The description and note columns are Rich markup: a label like `q[4]` must show as is.
         self._tasks[label] = self._progress.add_task(
-            escape(label), total=total, completed=completed, note=escape(note)
+            escape(label), total=total, completed=completed, note=escape(note), unit=unit
         )
 
-    def advance(self, label: str, amount: int = 1) -> None:
+    def advance(self, label: str, amount: int = 1, note: str | None = None) -> None:
         if self._plain is not None:
-            self._plain.advance(label, amount)
+            self._plain.advance(label, amount, note)
             return
-        self._progress.advance(self._tasks[label], amount)
+        if note is None:
+            self._progress.advance(self._tasks[label], amount)
+        else:
+            self._progress.update(self._tasks[label], advance=amount, note=escape(note))
 
     def finish(self, label: str, note: str) -> None:
         if self._plain is not None:
@@ -102,6 +106,8 @@ class _Count:
     resumed_at: int
     last_line: float
     last_tenth: int
+    unit: str = "items"
+    note: str | None = None
 
 
 class PlainProgress:
@@ -117,17 +123,19 @@ class PlainProgress:
         self._console = console or Console(stderr=True)
         self._counts: dict[str, _Count] = {}
 
-    def start(self, label: str, total: int, completed: int) -> None:
+    def start(self, label: str, total: int, completed: int, unit: str = "items") -> None:
         now = time.monotonic()
         self._counts[label] = _Count(
-            total, completed, now, completed, now, self._tenth(completed, total)
+            total, completed, now, completed, now, self._tenth(completed, total), unit
         )
         resumed = f", resumed at {completed}" if completed else ""
-        self._line(f"{label}: {completed}/{total} items{resumed}")
+        self._line(f"{label}: {completed}/{total} {unit}{resumed}")
 
-    def advance(self, label: str, amount: int = 1) -> None:
+    def advance(self, label: str, amount: int = 1, note: str | None = None) -> None:
         count = self._counts[label]
         count.done += amount
+        if note is not None:
+            count.note = note
         now = time.monotonic()
         tenth = self._tenth(count.done, count.total)
         if count.done >= count.total:
@@ -135,12 +143,15 @@ class PlainProgress:
         if tenth > count.last_tenth or now - count.last_line >= self.interval_s:
             count.last_tenth = tenth
             count.last_line = now
-            self._line(f"{label}: {count.done}/{count.total} items{self._pace(count, now)}")
+            said = f", {count.note}" if count.note else ""
+            self._line(
+                f"{label}: {count.done}/{count.total} {count.unit}{said}{self._pace(count, now)}"
+            )
 
     def finish(self, label: str, note: str) -> None:
         count = self._counts[label]
         pace = self._pace(count, time.monotonic(), left=False)
-        self._line(f"{label}: {count.done}/{count.total} items, {note}{pace}")
+        self._line(f"{label}: {count.done}/{count.total} {count.unit}, {note}{pace}")
 
     @staticmethod
     def _tenth(done: int, total: int) -> int:
@@ -153,7 +164,7 @@ class PlainProgress:
         if elapsed <= 0 or fresh <= 0:
             return ""
         rate = fresh / elapsed
-        text = f", {rate:,.1f} items/s"
+        text = f", {rate:,.1f} {count.unit}/s"
         remaining = count.total - count.done
         if left and remaining / rate >= 1:
             text += f", about {remaining / rate:,.0f} s left"

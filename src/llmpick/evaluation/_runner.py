@@ -169,18 +169,19 @@ class RunOutcome:
 
 
 class ProgressSink(Protocol):
-    """Told how far each candidate is (the CLI draws Rich progress bars from it)."""
+    """Told how far each candidate is (the CLI draws Rich progress bars from it). `unit` names
+    what is counted (items; training steps), `note` says how it goes (a step's loss)."""
 
-    def start(self, label: str, total: int, completed: int) -> None: ...
-    def advance(self, label: str, amount: int = 1) -> None: ...
+    def start(self, label: str, total: int, completed: int, unit: str = "items") -> None: ...
+    def advance(self, label: str, amount: int = 1, note: str | None = None) -> None: ...
     def finish(self, label: str, note: str) -> None: ...
 
 
 class _NoProgress:
-    def start(self, label: str, total: int, completed: int) -> None:
+    def start(self, label: str, total: int, completed: int, unit: str = "items") -> None:
         pass
 
-    def advance(self, label: str, amount: int = 1) -> None:
+    def advance(self, label: str, amount: int = 1, note: str | None = None) -> None:
         pass
 
     def finish(self, label: str, note: str) -> None:
