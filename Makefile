@@ -4,6 +4,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.llmpick-installed
+# llama.cpp is built for this CPU, but without Intel AMX: where the kernel or hypervisor does not
+# grant AMX tiles (seen on a development machine of this project), its matrix kernels crash llama_decode
+# with a segmentation fault on any prompt of 4 tokens or more. AVX-512 and VNNI stay on.
+NO_AMX := -mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS=$(NO_AMX) -DCMAKE_CXX_FLAGS=$(NO_AMX)
 
 .PHONY: demo test lint typecheck bench clean
 
@@ -12,10 +17,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	@echo ">> Installing llama-cpp-python. The first set-up on a machine compiles llama.cpp"
 	@echo ">> (about 8-10 minutes on 2 cores); pip caches the wheel, so later set-ups take seconds."
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" $(PY) -m pip install --verbose 'llama-cpp-python[server]>=0.3.8' 2>&1 \
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --verbose 'llama-cpp-python[server]>=0.3.8' 2>&1 \
 		| grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Successfully|Requirement already|ERROR|error:' || true
 	$(PY) -c 'import llama_cpp' || (echo "llama-cpp-python failed to install" && exit 1)
-	$(PY) -m pip install --quiet -e '.[local,dev,eval]'
+	@echo ">> Installing the tune extra (torch 2.13.0 CPU build, transformers, PEFT) for the tuned candidate"
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[local,dev,eval,tune]'
 	touch $(STAMP)
 
 demo: $(STAMP)
