@@ -81,7 +81,7 @@ def _adapters(home: Path) -> list[Path]:
     return sorted(p for p in (home / "adapters").iterdir() if not p.name.startswith("."))
 
 
-def test_decide_trains_the_tuned_candidate_and_serves_it_in_transformers(
+def test_decide_trains_the_tuned_candidate_and_serves_it_in_llama_cpp(
     decided: Decided,
 ) -> None:
     tuning = decided.first.tuning
@@ -91,7 +91,7 @@ def test_decide_trains_the_tuned_candidate_and_serves_it_in_transformers(
     assert len(model.step_losses) == 6 and model.epochs
     row = decided.first.candidate(TUNED)
     assert row is not None and row.measured, row and row.not_measured_reason
-    assert row.serving is not None and row.serving.kind == "transformers"
+    assert row.serving is not None and row.serving.kind == "llamacpp"
     assert any(n.startswith(f"{TUNED}: trained adapter") for n in decided.first.notes)
 
 

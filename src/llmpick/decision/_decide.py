@@ -133,6 +133,7 @@ def decide_from_evidence(
             p_best=p_best.get(c.key) if c.key in base_scores else None,
             per_category=categories.get(c.key, {}),
             variants=variants.get(c.key),
+            runtime=tuning.runtime(c.key) if tuning is not None else None,
         )
         for c in everyone
     ]
@@ -215,6 +216,7 @@ def _row(
     p_best: float | None,
     per_category: Mapping[str, CategoryScore],
     variants: tuple[str, list[VariantResult]] | None = None,
+    runtime: str | None = None,
 ) -> CandidateRow:
     verdict, ev, cost = cand.verdict, cand.evidence, cand.cost
     c = verdict.candidate
@@ -274,7 +276,7 @@ def _row(
         pareto=pareto,
         p_best=p_best,
         published=_published(cand),
-        serving=_serving(cand),
+        serving=_serving(cand, runtime),
         safety=_safety(cand.safety),
         variant=variants[0] if variants else None,
         variants=variants[1] if variants else [],
@@ -330,7 +332,8 @@ def _published(cand: Contender) -> list[PublishedScore]:
     return out
 
 
-def _serving(cand: Contender) -> Serving | None:
+def _serving(cand: Contender, runtime: str | None = None) -> Serving | None:
+    """How the candidate is reached; a tuned one by the runtime its adapter ran in."""
     c = cand.verdict.candidate
     spec_candidate = c.candidate
     placement = cand.verdict.placement
@@ -346,8 +349,8 @@ def _serving(cand: Contender) -> Serving | None:
             endpoint.model,
             endpoint.api_key_env,
         )
-    elif spec_candidate.tune is not None:  # base + adapter in transformers, until merged
-        kind, base_url, model, key_env = "transformers", None, c.label, None
+    elif spec_candidate.tune is not None:  # base + adapter: llama.cpp's LoRA, or transformers
+        kind, base_url, model, key_env = runtime or "transformers", None, c.label, None
     elif spec_candidate.gguf is not None or (c.entry is not None and c.entry.is_local):
         kind, base_url, model, key_env = "llamacpp", None, c.entry.id if c.entry else None, None
     elif c.entry is not None:

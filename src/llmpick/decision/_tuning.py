@@ -22,7 +22,7 @@ from llmpick.decision._model import (
 )
 from llmpick.evaluation import PairedComparison
 from llmpick.spec import Candidate, Spec
-from llmpick.tuning import HeldOut, TuneResult
+from llmpick.tuning import HeldOut, TuneResult, tuned_provider_config
 
 __all__ = ["TuningEvidence", "base_of", "training_costs", "tuning_section"]
 
@@ -35,6 +35,11 @@ class TuningEvidence:
     results: Mapping[str, TuneResult] = field(default_factory=dict)
     reasons: Mapping[str, str] = field(default_factory=dict)
     comparisons: Sequence[PairedComparison] = ()
+
+    def runtime(self, label: str) -> str | None:
+        """The runtime a tuned candidate's adapter ran in (llamacpp or transformers)."""
+        result = self.results.get(label)
+        return str(tuned_provider_config(result)["kind"]) if result is not None else None
 
 
 def base_of(spec: Spec, tuned: Candidate) -> str | None:
@@ -107,6 +112,7 @@ def _model(
         candidate=label,
         base=candidate.tune.base,
         status="reused" if result.reused else "trained",
+        runtime=evidence.runtime(label) or "transformers",
         adapter_key=m.key,
         adapter_dir=str(result.adapter_dir),
         settings=m.settings.model_dump(mode="json"),

@@ -105,7 +105,21 @@ class LlamaCppConfig(ProviderConfig):
 
     kind: Literal["llamacpp"] = "llamacpp"
     model: str = Field(description="A bundled model id (local/...) or a label for `model_path`.")
-    model_path: str | None = Field(None, description="GGUF file; default: the bundled model's.")
+    base_model: str | None = Field(
+        None, description="The bundled model (local/...) whose weights `model` runs on."
+    )
+    model_path: str | None = Field(
+        None, description="GGUF file; default: the bundled model's (`base_model`, else `model`)."
+    )
+    lora_path: str | None = Field(
+        None, description="A llama.cpp LoRA adapter GGUF applied to the weights (a tuned model)."
+    )
+    lora_scale: float = Field(1.0, description="How much of the LoRA adapter is applied.")
+    adapter_key: str | None = Field(
+        None,
+        description="The adapter's identity (llmpick tune's key: base, data, settings): part "
+        "of cache keys, so answers cached for one adapter never answer for another.",
+    )
     prompt_mode: Literal["auto", "chat", "completion"] = Field(
         "auto", description="auto: the bundled model's mode, else chat if the GGUF has a template."
     )
@@ -150,13 +164,22 @@ class LlamaCppProvider(Provider):
         """The GGUF file this provider runs (assembling a bundled model on first call)."""
         if self.config.model_path:
             return Path(self.config.model_path).expanduser()
-        bundled = BUNDLED_MODELS.get(self.config.model)
+        name = self.config.base_model or self.config.model
+        bundled = BUNDLED_MODELS.get(name)
         if bundled is None:
             raise ProviderSetupError(
-                f"{self.config.model!r} is not a bundled model ({', '.join(BUNDLED_MODELS)}); "
+                f"{name!r} is not a bundled model ({', '.join(BUNDLED_MODELS)}); "
                 "give `model_path` to a .gguf file"
             )
         return resolve_gguf(bundled)
+
+    def _lora_file(self) -> str | None:
+        if self.config.lora_path is None:
+            return None
+        path = Path(self.config.lora_path).expanduser()
+        if not path.is_file():
+            raise ProviderSetupError(f"LoRA adapter GGUF not found: {path}")
+        return str(path)
 
     @property
     def prompt_mode(self) -> Literal["chat", "completion"]:
@@ -198,6 +221,8 @@ class LlamaCppProvider(Provider):
                 n_threads=cfg.n_threads or os.cpu_count() or 1,
                 n_gpu_layers=cfg.n_gpu_layers,
                 seed=cfg.seed,
+                lora_path=self._lora_file(),
+                lora_scale=cfg.lora_scale,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

@@ -397,12 +397,13 @@ def _tuning_table(typed: Decision) -> list[str]:
     if not tuning.models:
         return lines
     lines += [
-        "Tuned models (LoRA; served by transformers, not llama.cpp, so latency compares "
-        "runtimes too):",
+        "Tuned models (LoRA; each served in the runtime named, llama.cpp like its base "
+        "when the adapter could be written as a LoRA GGUF):",
         "",
-        "| Tuned | Base | Adapter | Steps | Training loss first → last | Validation loss before "
-        "→ best | Gain over base [95% CI] | Paired test | Tuning cost (one-off; per month) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Tuned | Base | Runtime | Adapter | Steps | Training loss first → last | Validation "
+        "loss before → best | Gain over base [95% CI] | Paired test | Tuning cost (one-off; "
+        "per month) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     notes = []
     for m in tuning.models:
@@ -439,7 +440,8 @@ def _tuning_table(typed: Decision) -> list[str]:
             else MISSING
         )
         lines.append(
-            f"| {_code(m.candidate)} | {_code(m.base)} | {_code(m.adapter_key)} "
+            f"| {_code(m.candidate)} | {_code(m.base)} | {markdown_escape(m.runtime)} "
+            f"| {_code(m.adapter_key)} "
             f"({m.status}) | {len(m.step_losses)} | {losses} | {validation} | {gain} | {test} "
             f"| {cost} |"
         )

@@ -19,6 +19,7 @@ from llmpick.providers import BUNDLED_MODELS
 from llmpick.spec import TUNED_PREFIX, LoadedSpec, TuneSpec
 from llmpick.tuning._data import TuningData, load_tuning_data
 from llmpick.tuning._errors import TuningError
+from llmpick.tuning._gguf import LORA_GGUF_NAME, write_lora_gguf
 from llmpick.tuning._manifest import (
     MANIFEST_NAME,
     AdapterManifest,
@@ -74,6 +75,8 @@ def tune(
     root = output_root or adapters_dir()
     final = root / key
     if (final / MANIFEST_NAME).is_file():
+        if not (final / LORA_GGUF_NAME).is_file():  # an adapter from before llama.cpp serving
+            _llama_cpp_copy(final, data.base_path)
         return TuneResult(final, AdapterManifest.read(final), True, data)
 
     from llmpick.tuning._train import train_lora
@@ -122,6 +125,7 @@ def tune(
             versions=_versions(),
         )
         manifest.write(staging)
+        _llama_cpp_copy(staging, data.base_path)
         try:
             staging.rename(final)
         except OSError:  # another process finished the same adapter first: keep theirs
@@ -134,7 +138,8 @@ def tune(
 
 
 def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
-    """A `transformers` provider config that runs the base weights with this adapter.
+    """The provider config that runs the base weights with this adapter: llama.cpp with the
+    adapter's LoRA GGUF (the base's own runtime) when it could be written, else transformers.
 
     A bundled base is named (not its path, which moves with the virtual environment), and
     the adapter's key is part of the config, so cached answers follow the adapter."""
@@ -143,6 +148,17 @@ def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
         data.candidate.rsplit("/", 1)[-1]
     )  # fmt: skip
     bundled = data.base_model in BUNDLED_MODELS
+    lora = result.adapter_dir / LORA_GGUF_NAME
+    if lora.is_file():
+        return {
+            "kind": "llamacpp",
+            "model": label,
+            "base_model": data.base_model if bundled else None,
+            "model_path": None if bundled else str(data.base_path),
+            "lora_path": str(lora),
+            "adapter_key": result.manifest.key,
+            "prompt_mode": data.prompt_mode,
+        }
     return {
         "kind": "transformers",
         "model": label,
@@ -152,6 +168,13 @@ def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
         "adapter_key": result.manifest.key,
         "prompt_mode": data.prompt_mode,
     }
+
+
+def _llama_cpp_copy(adapter_dir: Path, base_path: Path) -> None:
+    """The adapter as a llama.cpp LoRA GGUF beside it; where the layout is not mapped the
+    adapter runs in transformers (the report names the runtime)."""
+    with contextlib.suppress(TuningError):
+        write_lora_gguf(adapter_dir, base_path)
 
 
 def _tune_block(loaded: LoadedSpec, candidate: str) -> TuneSpec | None:
