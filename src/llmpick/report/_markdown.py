@@ -424,7 +424,8 @@ def _tuning_table(typed: Decision) -> list[str]:
             else markdown_escape(m.vs_base_note or MISSING)
         )
         test = (
-            f"{markdown_escape(g.method)} p {format_number(g.p_value, 4)}"
+            f"{markdown_escape(g.method)} p "
+            + ("< 0.0001" if g.p_value < 1e-4 else format_number(g.p_value, 4))
             if g is not None and g.p_value is not None
             else markdown_escape(g.method)
             if g is not None
