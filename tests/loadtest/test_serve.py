@@ -74,6 +74,8 @@ def test_serve_answers_the_openai_models_route_and_stops_on_sigint() -> None:
 
 def test_the_example_plans_a_load_test_of_its_served_model() -> None:
     plan = plan_load_test(load_spec(EXAMPLE), "smollm2-served")
-    assert len(plan.prompts) == 80 and plan.model == "smollm2-135m-instruct"
+    assert (
+        len(plan.prompts) == 200 and plan.model == "smollm2-135m-instruct"
+    )  # the quickstart's tickets
     assert plan.endpoint == "http://127.0.0.1:8000/v1"
     assert plan.catalog_id == "local/smollm2-135m-instruct"
