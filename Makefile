@@ -4,9 +4,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.llmpick-installed
-# llama.cpp is built for this CPU, but without Intel AMX: where the kernel or hypervisor does not
-# grant AMX tiles (seen on a development machine of this project), its matrix kernels crash llama_decode
-# with a segmentation fault on any prompt of 4 tokens or more. AVX-512 and VNNI stay on.
+# llama.cpp is built for this CPU, but without Intel AMX: on a development machine of this project
+# (a CPU with AMX) its AMX kernels crashed llama_decode with a segmentation fault on any prompt of
+# 4 tokens or more (llama-cpp-python 0.3.36); built without them it works. AVX-512 stays on.
 NO_AMX := -mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS=$(NO_AMX) -DCMAKE_CXX_FLAGS=$(NO_AMX)
 
