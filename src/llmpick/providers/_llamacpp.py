@@ -114,7 +114,6 @@ class LlamaCppConfig(ProviderConfig):
     lora_path: str | None = Field(
         None, description="A llama.cpp LoRA adapter GGUF applied to the weights (a tuned model)."
     )
-    lora_scale: float = Field(1.0, description="How much of the LoRA adapter is applied.")
     adapter_key: str | None = Field(
         None,
         description="The adapter's identity (llmpick tune's key: base, data, settings): part "
@@ -222,7 +221,6 @@ class LlamaCppProvider(Provider):
                 n_gpu_layers=cfg.n_gpu_layers,
                 seed=cfg.seed,
                 lora_path=self._lora_file(),
-                lora_scale=cfg.lora_scale,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:

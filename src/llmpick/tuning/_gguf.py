@@ -25,9 +25,10 @@ __all__ = ["LORA_GGUF_NAME", "write_lora_gguf"]
 LORA_GGUF_NAME = "adapter.gguf"
 
 # Architectures whose query/key rows transformers re-orders on reading a GGUF (its
-# LlamaTensorProcessor), and those it reads as they are.
+# LlamaTensorProcessor), and those whose attention projections it reads as they are (no
+# tensor processor, or one that only shifts norm weights); only llama is tested end to end.
 _PERMUTED = {"llama"}
-_AS_IS = {"gemma3", "gemma2", "qwen2", "qwen3", "phi3"}
+_AS_IS = {"gemma2", "gemma3", "qwen2", "qwen3"}
 _PEFT_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])\.weight$")
 
 

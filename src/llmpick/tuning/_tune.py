@@ -148,26 +148,17 @@ def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
         data.candidate.rsplit("/", 1)[-1]
     )  # fmt: skip
     bundled = data.base_model in BUNDLED_MODELS
-    lora = result.adapter_dir / LORA_GGUF_NAME
-    if lora.is_file():
-        return {
-            "kind": "llamacpp",
-            "model": label,
-            "base_model": data.base_model if bundled else None,
-            "model_path": None if bundled else str(data.base_path),
-            "lora_path": str(lora),
-            "adapter_key": result.manifest.key,
-            "prompt_mode": data.prompt_mode,
-        }
-    return {
-        "kind": "transformers",
+    common = {
         "model": label,
         "base_model": data.base_model if bundled else None,
         "model_path": None if bundled else str(data.base_path),
-        "adapter_path": str(result.adapter_dir),
         "adapter_key": result.manifest.key,
         "prompt_mode": data.prompt_mode,
     }
+    lora = result.adapter_dir / LORA_GGUF_NAME
+    if lora.is_file():
+        return {"kind": "llamacpp", **common, "lora_path": str(lora)}
+    return {"kind": "transformers", **common, "adapter_path": str(result.adapter_dir)}
 
 
 def _llama_cpp_copy(adapter_dir: Path, base_path: Path) -> None:
