@@ -11,3 +11,5 @@ __all__ = ["LlmpickError"]
 
 class LlmpickError(Exception):
     """A problem llmpick can explain: the message says what happened and how to fix it."""
+
+    exit_code = 2  # the CLI's exit status for it (an interrupt's is 130, as the shell's)

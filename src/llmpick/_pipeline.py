@@ -101,12 +101,17 @@ class _StepBars:
     def __init__(self, progress: ProgressSink | None, task: str, total: int) -> None:
         self._progress, self._task, self._total, self._started = progress, task, total, False
         self._validation: list[float] = []
+        self._resumed = 0
+
+    def resume(self, steps: int) -> None:
+        """Training resumes from a checkpoint holding `steps` steps (drawn as done)."""
+        self._resumed = steps
 
     def step(self, record: StepRecord) -> None:
         if self._progress is None:
             return
         if not self._started:
-            self._progress.start(self._task, self._total, 0, unit="steps")
+            self._progress.start(self._task, self._total, self._resumed, unit="steps")
             self._started = True
         said = f"loss {record.loss:.3f}"
         if self._validation:
@@ -168,7 +173,12 @@ def prepare_tuning(
         )
         try:
             result = tune(
-                loaded, label, output_root=output_root, on_step=bars.step, on_epoch=bars.epoch
+                loaded,
+                label,
+                output_root=output_root,
+                on_step=bars.step,
+                on_epoch=bars.epoch,
+                on_resume=bars.resume,
             )
         except TuningError as exc:
             reasons[label] = f"not measured: could not tune: {exc}"

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +130,52 @@ def test_cli_reuses_the_adapter_and_says_where_it_is(tuned: Tuned) -> None:
     assert out.exit_code == 0, out.output
     assert "reused the adapter" in out.output
     assert str(tuned.result.adapter_dir) in out.output
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_next_tune_resumes_the_same_steps(
+    tuned: Tuned, tmp_path: Path
+) -> None:
+    """Interrupted after its first step, `llmpick tune` exits 130 with a checkpoint; the same
+    tune again takes the remaining steps, and they are the steps of the uninterrupted run (the
+    module's), loss for loss."""
+    root = tmp_path / "adapters"
+    cli = Path(sys.executable).parent / "llmpick"
+    args = [str(cli), "tune", str(tuned.spec), "--candidate", SMOLLM2, "--max-steps", "6"]
+    args += ["--batch-size", "2", "--lr", "0.003", "--max-length", "96", "-o", str(root)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("step 1 "):
+            proc.send_signal(signal.SIGINT)
+            break
+    out = "".join(seen) + proc.communicate(timeout=600)[0]
+    assert proc.returncode == 130, out
+    assert "checkpoint saved in" in out and "run the same command again" in out, out
+    key = tuned.result.manifest.key
+    assert [p.name for p in root.iterdir()] == [f".{key}.checkpoint"]  # no adapter, no staging
+
+    steps: list[StepRecord] = []
+    resumed: list[int] = []
+    result = tune(
+        load_spec(tuned.spec),
+        SMOLLM2,
+        SETTINGS,
+        output_root=root,
+        on_step=steps.append,
+        on_resume=resumed.append,
+    )
+    (done,) = resumed
+    assert 1 <= done < STEPS
+    assert [s.step for s in steps] == list(range(done + 1, STEPS + 1))  # only the rest ran
+    m, whole = result.manifest, tuned.result.manifest
+    assert not result.reused and m.key == key and m.resumed_after == [done]
+    assert [s.step for s in m.steps] == list(range(1, STEPS + 1))
+    assert [s.loss for s in m.steps] == pytest.approx([s.loss for s in whole.steps], rel=1e-4)
+    assert m.epochs[0].validation_loss == pytest.approx(whole.epochs[0].validation_loss, rel=1e-4)
+    assert m.initial_validation_loss == pytest.approx(whole.initial_validation_loss, rel=1e-4)
+    assert [p.name for p in root.iterdir()] == [key]  # the checkpoint is gone with the adapter
 
 
 def _answers(config: dict[str, object], examples: list[Example], kind: str) -> list[str]:

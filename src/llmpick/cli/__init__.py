@@ -78,7 +78,8 @@ def _root(
 
 
 def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn an `LlmpickError` into a one-line message and exit status 2, never a traceback."""
+    """Turn an `LlmpickError` into a one-line message and its exit status (2; 130 for an
+    interrupt), never a traceback."""
 
     @functools.wraps(callback)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -91,7 +92,7 @@ def _report_user_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
             for problem in getattr(exc, "problems", ()):
                 if str(problem) not in message:
                     typer.echo(str(problem), err=True)
-            fail(message)
+            fail(message, exc.exit_code)
 
     return wrapper
 

@@ -52,7 +52,8 @@ def tune(
     or the given `dataset.train_path`; the test items are never trained on. A tuned/<name>
     candidate trains with its `tune` settings, which the flags override. Prints the loss per
     step and the validation loss per epoch; the same base, data and settings reuse the adapter
-    already trained (as `eval` and `decide` do).
+    already trained (as `eval` and `decide` do). Ctrl-C stops after the step under way and saves
+    a checkpoint (exit status 130); the same command again resumes from it.
 
     Example: llmpick tune llmpick.yaml --candidate tuned/smollm2-135m-instruct --epochs 2
     """
@@ -82,14 +83,25 @@ def tune(
             f"validation loss {epoch.validation_loss:.4f}"
         )
 
+    def on_resume(steps: int) -> None:
+        typer.echo(f"resuming from the checkpoint saved after step {steps}")
+
     typer.echo(f"tuning {candidate}: reading the data, loading the base weights (slow on a CPU)")
     result = run_tune(
-        loaded, candidate, settings, output_root=output, on_step=on_step, on_epoch=on_epoch
+        loaded,
+        candidate,
+        settings,
+        output_root=output,
+        on_step=on_step,
+        on_epoch=on_epoch,
+        on_resume=on_resume,
     )
     m = result.manifest
     sizes = ", ".join(f"{k} {v}" for k, v in m.split_sizes.items())
     if result.reused:
         typer.echo(f"reused the adapter trained before (same base, data and settings): {sizes}")
     else:
-        typer.echo(f"trained {len(m.steps)} steps in {m.wall_time_s:.1f} s: {sizes}")
+        after = ", ".join(map(str, m.resumed_after))
+        resumed = f" (resumed after step {after})" if after else ""
+        typer.echo(f"trained {len(m.steps)} steps in {m.wall_time_s:.1f} s{resumed}: {sizes}")
     typer.echo(f"adapter: {result.adapter_dir}")

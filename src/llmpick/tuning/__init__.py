@@ -13,12 +13,14 @@ The split is the spec's (`held_out`): `dataset.path` cut by item id with `datase
 seed, or the given `dataset.train_path` / `validation_path` with every item of `dataset.path`
 held out; no test id is trained on, and every candidate is evaluated on the test ids only.
 Prompts are built exactly as the evaluation builds them, and the adapter is keyed by the base
-weights, the data and the settings, so the same inputs reuse it. torch, transformers and peft
+weights, the data and the settings, so the same inputs reuse it. Ctrl-C during training saves a
+checkpoint (`TuningInterrupted`), and the same call resumes from it. torch, transformers and peft
 load only when training or generating.
 """
 
 from __future__ import annotations
 
+from llmpick.tuning._checkpoint import TuningInterrupted
 from llmpick.tuning._data import Example, TuningData, load_tuning_data
 from llmpick.tuning._errors import INSTALL_HINT, TuningError, missing_extra
 from llmpick.tuning._holdout import HeldOut, held_out, tunes
@@ -46,6 +48,7 @@ __all__ = [
     "TuneSettings",
     "TuningData",
     "TuningError",
+    "TuningInterrupted",
     "adapter_key",
     "adapters_dir",
     "held_out",

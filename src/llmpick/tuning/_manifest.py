@@ -100,7 +100,11 @@ class AdapterManifest(BaseModel):
     epochs: list[EpochRecord]
     best_epoch: int
     stopped_early: bool
-    wall_time_s: float
+    wall_time_s: float = Field(description="Training's wall time, interrupted runs included.")
+    resumed_after: list[int] = Field(
+        default_factory=list,
+        description="Step counts at which earlier runs were interrupted (Ctrl-C) and resumed.",
+    )
     train_tokens: int
     hardware: dict[str, Any]
     versions: dict[str, str]

@@ -3,7 +3,8 @@
 torch, transformers and peft are imported inside the functions here, so `import llmpick` and
 the base install never load them. The loss is taken on the answer tokens only (the prompt's
 labels are masked), the validation loss is measured after every epoch, and training stops when
-it has not improved for `patience` epochs; the adapter kept is the best epoch's.
+it has not improved for `patience` epochs; the adapter kept is the best epoch's. Ctrl-C saves a
+checkpoint after the step under way, and the next run resumes from it (`_checkpoint`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from llmpick.providers import ProviderSetupError, load_causal_lm
+from llmpick.tuning._checkpoint import (
+    StopRequest,
+    TrainState,
+    TuningInterrupted,
+    load_checkpoint,
+    save_checkpoint,
+)
 from llmpick.tuning._data import Example
 from llmpick.tuning._errors import INSTALL_HINT, TuningError
 from llmpick.tuning._manifest import EpochRecord, StepRecord, TuneSettings
@@ -93,6 +101,8 @@ class TrainOutcome:
     best_epoch: int
     stopped_early: bool
     train_tokens: int
+    prior_seconds: float = 0.0  # wall time of the interrupted runs this one resumed
+    resumed_after: tuple[int, ...] = ()  # step counts at which those runs were interrupted
 
 
 def train_lora(
@@ -103,11 +113,17 @@ def train_lora(
     settings: TuneSettings,
     out_dir: Path,
     *,
+    checkpoint: Path | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_resume: Callable[[int], None] | None = None,
 ) -> TrainOutcome:
     """Train a LoRA adapter on `train`, keep the epoch with the lowest validation loss in
-    `out_dir` (PEFT's adapter_config.json + adapter_model.safetensors)."""
+    `out_dir` (PEFT's adapter_config.json + adapter_model.safetensors).
+
+    With a `checkpoint` folder, a complete checkpoint there is resumed (`on_resume` hears how
+    many steps it holds), and Ctrl-C saves one there after the step under way and raises
+    `TuningInterrupted`."""
     torch, _, peft = import_training()
     torch.manual_seed(settings.seed)
     model, tokenizer = load_base(base_path)
@@ -130,57 +146,131 @@ def train_lora(
     optimizer = torch.optim.AdamW(trainable, lr=settings.learning_rate)
     pad = int(tokenizer.pad_token_id)
     shuffler = random.Random(settings.seed)
-    steps: list[StepRecord] = []
-    epochs: list[EpochRecord] = []
-    best, best_epoch, stale, tokens_seen = math.inf, 0, 0, 0
-    initial = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
-    for epoch in range(1, settings.epochs + 1):
-        model.train()
-        order = list(range(len(encoded_train)))
-        shuffler.shuffle(order)
-        losses: list[float] = []
-        for start in range(0, len(order), settings.batch_size):
-            if settings.max_steps is not None and len(steps) >= settings.max_steps:
-                break
-            batch = [encoded_train[i] for i in order[start : start + settings.batch_size]]
-            began = time.perf_counter()
-            ids, labels, mask = _collate(torch, batch, pad)
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            n_tokens = int(mask.sum())
-            tokens_seen += n_tokens
-            record = StepRecord(
-                step=len(steps) + 1,
-                epoch=epoch,
-                loss=loss.item(),
-                tokens=n_tokens,
-                seconds=round(time.perf_counter() - began, 4),
+    resumed = load_checkpoint(checkpoint, out_dir) if checkpoint is not None else None
+    if resumed is not None:
+        was, tensors = resumed
+        peft.set_peft_model_state_dict(model, tensors["adapter"])
+        optimizer.load_state_dict(tensors["optimizer"])
+        torch.set_rng_state(tensors["rng"])
+        shuffler.setstate(was.shuffler_state())
+        steps, epochs = list(was.steps), list(was.epochs)
+        best = math.inf if was.best is None else was.best
+        best_epoch, stale, tokens_seen = was.best_epoch, was.stale, was.tokens_seen
+        initial, prior = was.initial_validation_loss, was.elapsed_s
+        resumed_after = list(was.resumed_after)
+        first_epoch = was.epoch
+        if on_resume is not None:
+            on_resume(len(steps))
+    else:
+        steps, epochs, resumed_after = [], [], []
+        best, best_epoch, stale, tokens_seen, prior, first_epoch = math.inf, 0, 0, 0, 0.0, 1
+        initial = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
+    began_run = time.perf_counter()
+
+    def stop_here(epoch: int, order: list[int], next_batch: int, losses: list[float]) -> None:
+        """Save where training stands (after a whole step) and raise `TuningInterrupted`."""
+        if checkpoint is None or not steps:
+            raise TuningInterrupted(
+                f"training interrupted after {len(steps)} steps; nothing to resume from",
+                None,
+                len(steps),
             )
-            steps.append(record)
-            losses.append(record.loss)
-            if on_step is not None:
-                on_step(record)
-        if not losses:
-            break
-        val_loss = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
-        record_e = EpochRecord(
-            epoch=epoch, train_loss=sum(losses) / len(losses), validation_loss=val_loss
+        state = TrainState(
+            epoch=epoch,
+            next_batch=next_batch,
+            order=order,
+            shuffler=list(shuffler.getstate()),
+            steps=steps,
+            epochs=epochs,
+            epoch_losses=losses,
+            best=None if math.isinf(best) else best,
+            best_epoch=best_epoch,
+            stale=stale,
+            tokens_seen=tokens_seen,
+            initial_validation_loss=initial,
+            elapsed_s=round(prior + time.perf_counter() - began_run, 3),
+            resumed_after=[*resumed_after, len(steps)],
         )
-        epochs.append(record_e)
-        if on_epoch is not None:
-            on_epoch(record_e)
-        if val_loss < best or (math.isnan(val_loss) and best_epoch == 0):
-            best, best_epoch, stale = val_loss, epoch, 0
-            with warnings.catch_warnings():  # "no config file beside a GGUF": vocabulary unchanged
-                warnings.simplefilter("ignore", UserWarning)
-                model.save_pretrained(str(out_dir))
-        else:
-            stale += 1
-            if stale >= settings.patience:
-                return TrainOutcome(initial, steps, epochs, best_epoch, True, tokens_seen)
-    return TrainOutcome(initial, steps, epochs, best_epoch, False, tokens_seen)
+        tensors = {
+            "adapter": peft.get_peft_model_state_dict(model),
+            "optimizer": optimizer.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
+        save_checkpoint(checkpoint, state, tensors, out_dir)
+        raise TuningInterrupted(
+            f"training interrupted after step {len(steps)}; checkpoint saved in {checkpoint}; "
+            "run the same command again to resume from it",
+            checkpoint,
+            len(steps),
+        )
+
+    def outcome(stopped_early: bool) -> TrainOutcome:
+        return TrainOutcome(
+            initial,
+            steps,
+            epochs,
+            best_epoch,
+            stopped_early,
+            tokens_seen,
+            prior_seconds=prior,
+            resumed_after=tuple(resumed_after),
+        )
+
+    with StopRequest() as stop:
+        for epoch in range(first_epoch, settings.epochs + 1):
+            model.train()
+            if resumed is not None and epoch == resumed[0].epoch:
+                order, first = list(resumed[0].order), resumed[0].next_batch
+                losses = list(resumed[0].epoch_losses)
+            else:
+                order, first, losses = list(range(len(encoded_train))), 0, []
+                shuffler.shuffle(order)
+            for start in range(first, len(order), settings.batch_size):
+                if settings.max_steps is not None and len(steps) >= settings.max_steps:
+                    break
+                if stop.requested:
+                    stop_here(epoch, order, start, losses)
+                batch = [encoded_train[i] for i in order[start : start + settings.batch_size]]
+                began = time.perf_counter()
+                ids, labels, mask = _collate(torch, batch, pad)
+                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                n_tokens = int(mask.sum())
+                tokens_seen += n_tokens
+                record = StepRecord(
+                    step=len(steps) + 1,
+                    epoch=epoch,
+                    loss=loss.item(),
+                    tokens=n_tokens,
+                    seconds=round(time.perf_counter() - began, 4),
+                )
+                steps.append(record)
+                losses.append(record.loss)
+                if on_step is not None:
+                    on_step(record)
+            if not losses:
+                break
+            if stop.requested:  # before the epoch's validation, which would be lost
+                stop_here(epoch, order, len(order), losses)
+            val_loss = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
+            record_e = EpochRecord(
+                epoch=epoch, train_loss=sum(losses) / len(losses), validation_loss=val_loss
+            )
+            epochs.append(record_e)
+            if on_epoch is not None:
+                on_epoch(record_e)
+            if val_loss < best or (math.isnan(val_loss) and best_epoch == 0):
+                best, best_epoch, stale = val_loss, epoch, 0
+                with warnings.catch_warnings():  # "no config file beside a GGUF": same vocabulary
+                    warnings.simplefilter("ignore", UserWarning)
+                    model.save_pretrained(str(out_dir))
+            else:
+                stale += 1
+                if stale >= settings.patience:
+                    return outcome(True)
+    return outcome(False)
 
 
 def _collate(torch: Any, batch: Sequence[tuple[list[int], list[int]]], pad: int) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from llmpick.providers import BUNDLED_MODELS
 from llmpick.spec import TUNED_PREFIX, LoadedSpec, TuneSpec
+from llmpick.tuning._checkpoint import checkpoint_dir
 from llmpick.tuning._data import TuningData, load_tuning_data
 from llmpick.tuning._errors import TuningError
 from llmpick.tuning._gguf import LORA_GGUF_NAME, write_lora_gguf
@@ -59,6 +60,7 @@ def tune(
     output_root: Path | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_resume: Callable[[int], None] | None = None,
 ) -> TuneResult:
     """Tune `candidate` (a spec's `tuned/<name>`, or a local GGUF candidate) on the spec's
     training split; `settings` default to the candidate's `tune` block.
@@ -66,6 +68,8 @@ def tune(
     The adapter lands in `output_root/<key>/` (default `adapters_dir()`), the key hashing the
     base file's SHA-256, the data (prompts, answers, split) and every setting; when that folder
     already holds a finished adapter nothing is trained. The folder appears only once complete.
+    Ctrl-C saves a checkpoint (`.<key>.checkpoint/`) and raises `TuningInterrupted`; the next
+    call with the same inputs resumes from it (`on_resume` hears after how many steps).
     """
     data = load_tuning_data(loaded, candidate)
     settings = settings or TuneSettings.of(_tune_block(loaded, candidate))
@@ -85,6 +89,7 @@ def tune(
     staging = root / f".{key}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    checkpoint = checkpoint_dir(root, key)
     started = time.perf_counter()
     try:
         outcome = train_lora(
@@ -94,8 +99,10 @@ def tune(
             data.prompt_mode,
             settings,
             staging,
+            checkpoint=checkpoint,
             on_step=on_step,
             on_epoch=on_epoch,
+            on_resume=on_resume,
         )
         if not outcome.steps:
             raise TuningError("no training step ran (empty training split?)")
@@ -119,7 +126,8 @@ def tune(
             epochs=outcome.epochs,
             best_epoch=outcome.best_epoch,
             stopped_early=outcome.stopped_early,
-            wall_time_s=round(time.perf_counter() - started, 3),
+            wall_time_s=round(outcome.prior_seconds + time.perf_counter() - started, 3),
+            resumed_after=list(outcome.resumed_after),
             train_tokens=outcome.train_tokens,
             hardware=_hardware(),
             versions=_versions(),
@@ -132,6 +140,7 @@ def tune(
             if not (final / MANIFEST_NAME).is_file():
                 raise
             return TuneResult(final, AdapterManifest.read(final), True, data)
+        shutil.rmtree(checkpoint, ignore_errors=True)  # the adapter is whole: nothing to resume
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return TuneResult(final, manifest, False, data)
