@@ -7,6 +7,15 @@ RSS is its own): llmpick's `train_lora` on the bundled ticket-routing examples, 
 (transformers + PEFT + AdamW, no llmpick code in the loop) over the very same tokenized batches
 in the same order. Prints tokens/s of the training steps only (model loading excluded on both
 sides), their ratio (target: llmpick at least 0.9 of bare), and each process's peak RSS.
+
+Measured 2026-12-03 on the 2-core development machine, nothing else running, with the command
+above and its defaults (20 steps of 4 examples, rank 8; 2 min 19 s in all):
+
+    bare       4006 tokens in   26.56 s:   150.8 tokens/s, peak RSS 1607 MiB
+    llmpick    4006 tokens in   26.45 s:   151.5 tokens/s, peak RSS 1626 MiB
+    llmpick / bare tokens/s: 1.00 (target >= 0.9)
+
+The checkpoint check between steps (a flag set by Ctrl-C) costs nothing measurable.
 """
 
 from __future__ import annotations
