@@ -20,3 +20,32 @@ def test_mcnemar_exact() -> None:
     assert mcnemar_exact_p(0, 0) == 1.0
     assert mcnemar_exact_p(1, 9) == pytest.approx(0.02148, abs=1e-4)
     assert 0 < mcnemar_exact_p(4000, 4300) < 0.05  # large counts stay finite
+
+
+def test_a_paired_comparison_read_the_other_way_round_negates_and_swaps() -> None:
+    from llmpick.evaluation._stats import PairedComparison
+
+    pair = PairedComparison(
+        metric="exact_match",
+        a="tuned/x",
+        b="local/x",
+        n=200,
+        mean_a=0.54,
+        mean_b=0.07,
+        diff=0.47,
+        ci_low=0.39,
+        ci_high=0.54,
+        method="mcnemar",
+        p_value=1e-20,
+        prob_a_better=0.99,
+        a_only=99,
+        b_only=6,
+    )
+    back = pair.swapped()
+    assert (back.a, back.b, back.mean_a, back.mean_b) == ("local/x", "tuned/x", 0.07, 0.54)
+    assert (back.diff, back.ci_low, back.ci_high) == (-0.47, -0.54, -0.39)
+    assert (back.a_only, back.b_only, back.p_value) == (6, 99, 1e-20)
+    assert back.prob_a_better == pytest.approx(0.01)
+    assert back.swapped() == pair
+    level = PairedComparison("m", "a", "b", 10, 0.5, 0.5, 0.0, 0.0, 0.0, "mcnemar", 1.0, 0.5)
+    assert str(level.swapped().diff) == "0.0"  # never "-0.0"

@@ -168,33 +168,19 @@ def _gain(
     for c in comparisons:
         if c.metric != metric or {c.a, c.b} != {label, base}:
             continue
-        if c.a == label:
-            return TuningGain(
-                base=base,
-                metric=metric,
-                n=c.n,
-                base_mean=c.mean_b,
-                tuned_mean=c.mean_a,
-                diff=c.diff,
-                ci_low=c.ci_low,
-                ci_high=c.ci_high,
-                method=c.method,
-                p_value=c.p_value,
-                only_tuned_right=c.a_only,
-                only_base_right=c.b_only,
-            ), None
+        c = c if c.a == label else c.swapped()  # the tuned model as A
         return TuningGain(
             base=base,
             metric=metric,
             n=c.n,
-            base_mean=c.mean_a,
-            tuned_mean=c.mean_b,
-            diff=0.0 - c.diff,  # 0.0 - x, not -x: no "-0.00" for no difference
-            ci_low=0.0 - c.ci_high,
-            ci_high=0.0 - c.ci_low,
+            base_mean=c.mean_b,
+            tuned_mean=c.mean_a,
+            diff=c.diff,
+            ci_low=c.ci_low,
+            ci_high=c.ci_high,
             method=c.method,
             p_value=c.p_value,
-            only_tuned_right=c.b_only,
-            only_base_right=c.a_only,
+            only_tuned_right=c.a_only,
+            only_base_right=c.b_only,
         ), None
     return None, f"{label} and {base} were not both measured on the same items"

@@ -130,6 +130,25 @@ class PairedComparison:
     a_only: int | None = None  # pass/fail: items A passed and B failed
     b_only: int | None = None
 
+    def swapped(self) -> PairedComparison:
+        """The same comparison read the other way round (B against A)."""
+        return PairedComparison(
+            metric=self.metric,
+            a=self.b,
+            b=self.a,
+            n=self.n,
+            mean_a=self.mean_b,
+            mean_b=self.mean_a,
+            diff=0.0 - self.diff,  # 0.0 - x, not -x: no "-0.00" for no difference
+            ci_low=0.0 - self.ci_high,
+            ci_high=0.0 - self.ci_low,
+            method=self.method,
+            p_value=self.p_value,
+            prob_a_better=1.0 - self.prob_a_better,
+            a_only=self.b_only,
+            b_only=self.a_only,
+        )
+
 
 @dataclass
 class RunSummary:
