@@ -1,4 +1,5 @@
-"""LoRA training with Hugging Face transformers + PEFT (the `tune` extra), on the CPU.
+"""LoRA training with Hugging Face transformers + PEFT (the `tune` extra), on a CUDA GPU when
+torch sees one, else on the CPU.
 
 torch, transformers and peft are imported inside the functions here, so `import llmpick` and
 the base install never load them. The loss is taken on the answer tokens only (the prompt's
@@ -31,7 +32,14 @@ from llmpick.tuning._data import Example
 from llmpick.tuning._errors import INSTALL_HINT, TuningError
 from llmpick.tuning._manifest import EpochRecord, StepRecord, TuneSettings
 
-__all__ = ["TrainOutcome", "encode_example", "import_training", "load_base", "train_lora"]
+__all__ = [
+    "TrainOutcome",
+    "encode_example",
+    "import_training",
+    "load_base",
+    "train_lora",
+    "training_device",
+]
 
 # Ignored by the cross-entropy loss (PyTorch's default ignore_index): prompt and padding.
 _IGNORE = -100
@@ -52,6 +60,11 @@ def import_training() -> tuple[Any, Any, Any]:
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()  # the GGUF loader's bars; steps print instead
     return torch, transformers, peft
+
+
+def training_device(torch: Any) -> str:
+    """Where training runs: the first CUDA GPU when torch sees one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_base(path: Path) -> tuple[Any, Any]:
@@ -127,6 +140,8 @@ def train_lora(
     torch, _, peft = import_training()
     torch.manual_seed(settings.seed)
     model, tokenizer = load_base(base_path)
+    device = training_device(torch)
+    model = model.to(device)
     lora = peft.LoraConfig(
         r=settings.rank,
         lora_alpha=settings.alpha,
@@ -152,6 +167,8 @@ def train_lora(
         peft.set_peft_model_state_dict(model, tensors["adapter"])
         optimizer.load_state_dict(tensors["optimizer"])
         torch.set_rng_state(tensors["rng"])
+        if "cuda_rng" in tensors and device == "cuda":
+            torch.cuda.set_rng_state_all(tensors["cuda_rng"])
         shuffler.setstate(was.shuffler_state())
         steps, epochs = list(was.steps), list(was.epochs)
         best = math.inf if was.best is None else was.best
@@ -164,7 +181,7 @@ def train_lora(
     else:
         steps, epochs, resumed_after = [], [], []
         best, best_epoch, stale, tokens_seen, prior, first_epoch = math.inf, 0, 0, 0, 0.0, 1
-        initial = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
+        initial = _mean_loss(torch, model, encoded_val, pad, settings.batch_size, device)
     began_run = time.perf_counter()
 
     def stop_here(epoch: int, order: list[int], next_batch: int, losses: list[float]) -> None:
@@ -196,6 +213,8 @@ def train_lora(
             "optimizer": optimizer.state_dict(),
             "rng": torch.get_rng_state(),
         }
+        if device == "cuda":
+            tensors["cuda_rng"] = torch.cuda.get_rng_state_all()
         save_checkpoint(checkpoint, state, tensors, out_dir)
         raise TuningInterrupted(
             f"training interrupted after step {len(steps)}; checkpoint saved in {checkpoint}; "
@@ -232,7 +251,7 @@ def train_lora(
                     stop_here(epoch, order, start, losses)
                 batch = [encoded_train[i] for i in order[start : start + settings.batch_size]]
                 began = time.perf_counter()
-                ids, labels, mask = _collate(torch, batch, pad)
+                ids, labels, mask = _collate(torch, batch, pad, device)
                 loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                 loss.backward()
                 optimizer.step()
@@ -254,7 +273,7 @@ def train_lora(
                 break
             if stop.requested:  # before the epoch's validation, which would be lost
                 stop_here(epoch, order, len(order), losses)
-            val_loss = _mean_loss(torch, model, encoded_val, pad, settings.batch_size)
+            val_loss = _mean_loss(torch, model, encoded_val, pad, settings.batch_size, device)
             record_e = EpochRecord(
                 epoch=epoch, train_loss=sum(losses) / len(losses), validation_loss=val_loss
             )
@@ -273,24 +292,35 @@ def train_lora(
     return outcome(False)
 
 
-def _collate(torch: Any, batch: Sequence[tuple[list[int], list[int]]], pad: int) -> Any:
+def _collate(
+    torch: Any, batch: Sequence[tuple[list[int], list[int]]], pad: int, device: str
+) -> Any:
     """Right-padded tensors (input ids, labels, attention mask)."""
     width = max(len(ids) for ids, _ in batch)
     ids = [i + [pad] * (width - len(i)) for i, _ in batch]
     labels = [la + [_IGNORE] * (width - len(la)) for _, la in batch]
     mask = [[1] * len(i) + [0] * (width - len(i)) for i, _ in batch]
-    return torch.tensor(ids), torch.tensor(labels), torch.tensor(mask)
+    return (
+        torch.tensor(ids, device=device),
+        torch.tensor(labels, device=device),
+        torch.tensor(mask, device=device),
+    )
 
 
 def _mean_loss(
-    torch: Any, model: Any, encoded: Sequence[tuple[list[int], list[int]]], pad: int, size: int
+    torch: Any,
+    model: Any,
+    encoded: Sequence[tuple[list[int], list[int]]],
+    pad: int,
+    size: int,
+    device: str,
 ) -> float:
     """Loss per answer token over `encoded` (each batch weighted by its answer tokens)."""
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(encoded), size):
-            ids, labels, mask = _collate(torch, encoded[start : start + size], pad)
+            ids, labels, mask = _collate(torch, encoded[start : start + size], pad, device)
             n = int((labels[:, 1:] != _IGNORE).sum())
             if n == 0:
                 continue

@@ -205,8 +205,12 @@ def _sha256(path: Path) -> str:
 def _hardware() -> dict[str, Any]:
     import torch
 
+    from llmpick.tuning._train import training_device
+
+    device = training_device(torch)
     return {
-        "device": "cpu",
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
         "machine": platform.machine(),
         "processor": platform.processor() or None,
         "cpu_count": os.cpu_count(),
