@@ -32,6 +32,15 @@ Measured 2026-12-02 with the command above (80 items, 3 trials, 2 threads):
   its 262k-token output layer that reuse cannot skip, so the ratio tops out near
   (232 + 20) / (76 + 20) = 2.6x before per-call costs. Decoding several items at once would
   amortize those rows but changes answers (`benchmarks/bench_parallel_decode.py`).
+
+Measured 2026-12-03 (nothing else running; load average = this benchmark's two threads; the
+quickstart's current 200 held-out tickets, first 80), and the machine's speed drifting over the
+runs (Gemma without reuse fell from 2.40 to 0.93 items/s between the first run and the last trial):
+- `--models gemma --items 80`: 2.53x (2.40 -> 6.23 items/s; trials 2.52x, 2.53x, 2.59x), 80/80.
+- `--items 80`, minutes later: SmolLM2 3.28x (0.83 -> 2.69; trials 3.28x, 3.23x, 3.45x), Gemma
+  2.25x (1.28 -> 2.92; trials 2.25x, 2.28x, 2.11x), 80/80 identical for both.
+  Gemma's ratio falls as the machine slows: the one decode step per answer (31 ms here, 18 ms on
+  12-02), mostly the 262k-row output layer, is the same on both paths and weighs more.
 """
 
 from __future__ import annotations
