@@ -179,6 +179,29 @@ def test_ctrl_c_saves_a_checkpoint_and_the_next_tune_resumes_the_same_steps(
     assert [p.name for p in root.iterdir()] == [key]  # the checkpoint is gone with the adapter
 
 
+def test_training_runs_in_a_child_so_this_process_never_loads_torch(
+    tuned: Tuned, tmp_path: Path
+) -> None:
+    """Torch's threads, once started, halve llama.cpp's speed in the same process; `decide`
+    evaluates local models right after training, so training must not start them here."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from llmpick.spec import load_spec\n"
+        "from llmpick.tuning import TuneSettings, tune\n"
+        "settings = TuneSettings(max_steps=1, batch_size=2, max_length=64)\n"
+        f"r = tune(load_spec({str(tuned.spec)!r}), {SMOLLM2!r}, settings, "
+        f"output_root=Path({str(tmp_path)!r}))\n"
+        "assert not r.reused and len(r.manifest.steps) == 1, r\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=900, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_an_adapter_llama_cpp_cannot_load_runs_in_transformers_and_says_why(
     tuned: Tuned, tmp_path: Path
 ) -> None:

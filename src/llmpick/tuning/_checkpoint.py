@@ -61,12 +61,18 @@ class TuningInterrupted(LlmpickError):
 
 class StopRequest:
     """While active (in the main thread only, where signals arrive), the first SIGINT sets
-    `requested` and the second raises KeyboardInterrupt as usual."""
+    `requested` and the second raises KeyboardInterrupt as usual; a set `event` (the parent
+    process asking) sets `requested` too."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, event: Any = None) -> None:
+        self._flag = False
+        self._event = event  # also asks to stop once set (from the parent of a training child)
         self._previous: Any = None
         self._installed = False
+
+    @property
+    def requested(self) -> bool:
+        return self._flag or (self._event is not None and self._event.is_set())
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
@@ -85,9 +91,9 @@ class StopRequest:
             self._installed = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
+        if self._flag:
             raise KeyboardInterrupt
-        self.requested = True
+        self._flag = True
 
 
 class TrainState(BaseModel):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 import random
 import time
 import warnings
@@ -67,6 +68,18 @@ def training_device(torch: Any) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def training_hardware(torch: Any, device: str) -> dict[str, Any]:
+    """The manifest's `hardware`: the device, and the CPU and threads torch used."""
+    return {
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
 def load_base(path: Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a GGUF file (dequantized to float32) or a model folder, loaded
     as the `transformers` provider loads them (so tuning and serving read the same weights)."""
@@ -116,6 +129,7 @@ class TrainOutcome:
     train_tokens: int
     prior_seconds: float = 0.0  # wall time of the interrupted runs this one resumed
     resumed_after: tuple[int, ...] = ()  # step counts at which those runs were interrupted
+    hardware: dict[str, Any] | None = None  # where it trained, read in the training process
 
 
 def train_lora(
@@ -130,13 +144,14 @@ def train_lora(
     on_step: Callable[[StepRecord], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_resume: Callable[[int], None] | None = None,
+    stop_event: Any = None,
 ) -> TrainOutcome:
     """Train a LoRA adapter on `train`, keep the epoch with the lowest validation loss in
     `out_dir` (PEFT's adapter_config.json + adapter_model.safetensors).
 
     With a `checkpoint` folder, a complete checkpoint there is resumed (`on_resume` hears how
-    many steps it holds), and Ctrl-C saves one there after the step under way and raises
-    `TuningInterrupted`."""
+    many steps it holds), and Ctrl-C (or a set `stop_event`) saves one there after the step
+    under way and raises `TuningInterrupted`."""
     torch, _, peft = import_training()
     torch.manual_seed(settings.seed)
     model, tokenizer = load_base(base_path)
@@ -233,9 +248,10 @@ def train_lora(
             tokens_seen,
             prior_seconds=prior,
             resumed_after=tuple(resumed_after),
+            hardware=training_hardware(torch, device),
         )
 
-    with StopRequest() as stop:
+    with StopRequest(stop_event) as stop:
         for epoch in range(first_epoch, settings.epochs + 1):
             model.train()
             if resumed is not None and epoch == resumed[0].epoch:

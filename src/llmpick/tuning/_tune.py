@@ -78,7 +78,8 @@ def tune(
     The adapter lands in `output_root/<key>/` (default `adapters_dir()`), the key hashing the
     base file's SHA-256, the data (prompts, answers, split) and every setting; when that folder
     already holds a finished adapter nothing is trained. The folder appears only once complete.
-    Ctrl-C saves a checkpoint (`.<key>.checkpoint/`) and raises `TuningInterrupted`; the next
+    Training runs in a child process (`_process`: torch's threads would slow llama.cpp in this
+    one). Ctrl-C saves a checkpoint (`.<key>.checkpoint/`) and raises `TuningInterrupted`; the next
     call with the same inputs resumes from it (`on_resume` hears after how many steps).
     """
     data = load_tuning_data(loaded, candidate)
@@ -93,7 +94,7 @@ def tune(
             _llama_cpp_copy(final, data.base_path)
         return TuneResult(final, AdapterManifest.read(final), True, data)
 
-    from llmpick.tuning._train import train_lora
+    from llmpick.tuning._process import train_in_child
 
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".{key}.partial-{os.getpid()}"
@@ -102,7 +103,7 @@ def tune(
     checkpoint = checkpoint_dir(root, key)
     started = time.perf_counter()
     try:
-        outcome = train_lora(
+        outcome = train_in_child(
             data.split("train"),
             data.split("validation"),
             data.base_path,
@@ -139,7 +140,7 @@ def tune(
             wall_time_s=round(outcome.prior_seconds + time.perf_counter() - started, 3),
             resumed_after=list(outcome.resumed_after),
             train_tokens=outcome.train_tokens,
-            hardware=_hardware(),
+            hardware=outcome.hardware or {},
             versions=_versions(),
         )
         manifest.write(staging)
@@ -200,22 +201,6 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _hardware() -> dict[str, Any]:
-    import torch
-
-    from llmpick.tuning._train import training_device
-
-    device = training_device(torch)
-    return {
-        "device": device,
-        "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None,
-        "machine": platform.machine(),
-        "processor": platform.processor() or None,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-    }
 
 
 def _versions() -> dict[str, str]:
