@@ -1,12 +1,16 @@
 """Training in a child process, so the process that evaluates never starts torch's threads.
 
-Measured here: once torch has run one parallel operation in a process, llama.cpp's calls in that
-process take about twice as long (SmolLM2 on the quickstart's prompts, 24 calls, 2 threads: 410-540
-ms per call before, 1,030-1,240 ms after, whether or not torch's threads are then limited to one);
-importing torch alone costs nothing. `decide` trains and then evaluates local models in one
-process, so training in place would inflate every local candidate's measured latency. The child
-is started with "spawn" (a fresh interpreter, nothing of the parent's state), sends each step,
-epoch and resume back as it happens, and returns the outcome.
+`decide` trains and then evaluates local models in one run. Trained in place, torch's OpenMP
+threads and its allocator's memory would share the process with llama.cpp's own threads. Whether
+that slows llama.cpp here depends on the moment. These figures are per call, for SmolLM2 on 24 of
+the quickstart's prompts with 2 threads, each run in a fresh process, on 2026-12-03:
+- in a slow phase of this machine, 410-540 ms, against 1,030-1,240 ms after one torch matmul
+  (also with `torch.set_num_threads(1)` or `OMP_WAIT_POLICY=PASSIVE`);
+- half an hour later, 195 ms against 205 ms, whether torch ran before or after llama.cpp loaded.
+Either way, the evaluation's latencies should not depend on it, so training runs apart. The child
+is started with "spawn" (a fresh interpreter, nothing of the parent's state). It sends each step,
+epoch and resume back as it happens, and returns the outcome. Its memory goes back to the system
+when it ends.
 
 Ctrl-C: the parent's first SIGINT sets an event the child checks between steps (the terminal may
 also deliver SIGINT to the child, which then stops the same way); the child saves its checkpoint

@@ -78,9 +78,10 @@ def tune(
     The adapter lands in `output_root/<key>/` (default `adapters_dir()`), the key hashing the
     base file's SHA-256, the data (prompts, answers, split) and every setting; when that folder
     already holds a finished adapter nothing is trained. The folder appears only once complete.
-    Training runs in a child process (`_process`: torch's threads would slow llama.cpp in this
-    one). Ctrl-C saves a checkpoint (`.<key>.checkpoint/`) and raises `TuningInterrupted`; the next
-    call with the same inputs resumes from it (`on_resume` hears after how many steps).
+    Training runs in a child process (`_process`: torch never shares this process with
+    llama.cpp). Ctrl-C saves a checkpoint (`.<key>.checkpoint/`) and raises
+    `TuningInterrupted`; the next call with the same inputs resumes from it (`on_resume` hears
+    after how many steps).
     """
     data = load_tuning_data(loaded, candidate)
     settings = settings or TuneSettings.of(_tune_block(loaded, candidate))
