@@ -61,8 +61,8 @@ class TuningInterrupted(LlmpickError):
 
 class StopRequest:
     """While active (in the main thread only, where signals arrive), the first SIGINT sets
-    `requested` and the second raises KeyboardInterrupt as usual; a set `event` (the parent
-    process asking) sets `requested` too."""
+    `requested` and the second raises KeyboardInterrupt as usual. Given an `event` (a training
+    child, whose parent hears the signals), only the event being set requests a stop."""
 
     def __init__(self, event: Any = None) -> None:
         self._flag = False
@@ -75,7 +75,7 @@ class StopRequest:
         return self._flag or (self._event is not None and self._event.is_set())
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():
+        if self._event is None and threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
             self._installed = True
         return self

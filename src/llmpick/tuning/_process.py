@@ -12,9 +12,9 @@ is started with "spawn" (a fresh interpreter, nothing of the parent's state). It
 epoch and resume back as it happens, and returns the outcome. Its memory goes back to the system
 when it ends.
 
-Ctrl-C: the parent's first SIGINT sets an event the child checks between steps (the terminal may
-also deliver SIGINT to the child, which then stops the same way); the child saves its checkpoint
-and reports `TuningInterrupted`. A second SIGINT in the parent ends the child at once.
+Ctrl-C: the child ignores SIGINT; the parent's first one sets an event the child checks between
+steps, and the child saves its checkpoint and reports `TuningInterrupted`. A second SIGINT in the
+parent ends the child at once.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from llmpick.tuning._checkpoint import TuningInterrupted
 from llmpick.tuning._data import Example
 from llmpick.tuning._errors import TuningError
 from llmpick.tuning._manifest import EpochRecord, StepRecord, TuneSettings
+from llmpick.tuning._train import TrainOutcome
 
 __all__ = ["train_in_child"]
 
@@ -49,8 +50,8 @@ def train_in_child(
     on_step: Callable[[StepRecord], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     on_resume: Callable[[int], None] | None = None,
-) -> Any:
-    """`train_lora` with the same arguments, run in a spawned child; its `TrainOutcome`."""
+) -> TrainOutcome:
+    """`train_lora` with the same arguments, run in a spawned child; its outcome."""
     context = multiprocessing.get_context("spawn")
     events: Any = context.Queue()
     stop = context.Event()
@@ -81,7 +82,8 @@ def train_in_child(
                 elif kind == "resume" and on_resume is not None:
                     on_resume(payload)
                 elif kind == "done":
-                    return payload
+                    outcome: TrainOutcome = payload
+                    return outcome
                 elif kind == "interrupted":
                     message, saved, step = payload
                     raise TuningInterrupted(message, saved, step)
@@ -130,6 +132,9 @@ def _child(
 ) -> None:
     from llmpick.tuning._train import train_lora
 
+    # Only the parent hears Ctrl-C (the terminal sends it to both): it asks through `stop`, so
+    # an interrupt while the base loads is no traceback here, and a second one kills this child.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         outcome = train_lora(
             train,
