@@ -78,8 +78,10 @@ async def test_bisection_narrows_between_the_last_pass_and_the_first_failure(
 
 async def test_a_saturated_server_stops_the_sweep_without_an_slo() -> None:
     # Four slots: beyond four requests in flight the rest queue, so doubling the concurrency
-    # adds no throughput, only waiting.
-    config = MockServerConfig(ttft_ms=50, itl_ms=10, tokens=8, slots=4)
+    # adds no throughput, only waiting. Requests last ~360 ms so that the client's gap between
+    # one request and the next (which leaves a slot idle at concurrency 4 but not at 8) stays
+    # a few percent of a request even on a slow machine, far under the 10% the sweep tests.
+    config = MockServerConfig(ttft_ms=200, itl_ms=20, tokens=8, slots=4, precise=False)
     with ServerThread(create_mock_app(config)) as server:
         levels, reason = await _sweep(
             f"{server.url}/v1", Slo(), SweepOptions(levels=(4, 8, 16), requests_per_level=24)
