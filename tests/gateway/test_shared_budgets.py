@@ -19,6 +19,7 @@ import pytest
 
 from llmpick.gateway import Budget
 from llmpick.gateway._budgets import BudgetStoreError, Reservation, StoreBudgetBook
+from llmpick.gateway._ledger import Ledger, RequestRow, utc_day
 from llmpick.store import open_store
 
 from .conftest import KEY_A, KEY_B, chat, keyed, mock_server, spawn_gateway, wait_until_serving
@@ -159,3 +160,72 @@ async def test_a_budget_the_store_cannot_check_refuses_then_recovers(tmp_path: P
         blocker.close()
         book.close()
     assert query(db, "SELECT COUNT(*) FROM gateway_budget_holds") == [(0,)]  # dropped at close
+
+
+async def test_rows_the_store_refuses_stay_queued_and_settle_their_holds_once_it_recovers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A ledger whose writer died would leave the hold below renewed for the process's life:
+    # the key's budget would stay spent. It must keep the row and write it when it can.
+    db = tmp_path / "store.sqlite"
+    open_store(db).close()
+    book = StoreBudgetBook({"team-a": Budget(requests_per_day=1)}, None, db, busy_timeout_s=0.2)
+    book.start()
+    ledger = Ledger(db, busy_timeout_s=0.2)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    try:
+        hold = await book.admit("team-a", "gw-1", 0.0, 10)
+        assert isinstance(hold, Reservation)
+        blocker.execute("BEGIN EXCLUSIVE")  # the store refuses writes for longer than we wait
+        row = RequestRow(
+            id="gw-1", created_at=time.time(), day=utc_day(), key_name="team-a", route="chat",
+            backend="primary", attempts=1, outcome="ok", status=200, stream=False,
+            input_tokens=4, output_tokens=6, usage_source="server", hold_id="gw-1",
+        )  # fmt: skip
+        ledger.record(row)
+        ledger.write_soon()
+        await until(lambda: ledger.failing, timeout_s=10)
+        await asyncio.sleep(1.0)  # a few retries, all refused
+        assert ledger.failing and ledger.queued == 1
+        assert ledger._thread.is_alive()
+        blocker.execute("ROLLBACK")
+        await until(lambda: ledger.queued == 0, timeout_s=15)  # the backoff is at most 5 s
+        assert not ledger.failing
+        assert query(db, "SELECT id, outcome FROM gateway_requests") == [("gw-1", "ok")]
+        assert query(db, "SELECT COUNT(*) FROM gateway_budget_holds") == [(0,)]
+        assert query(db, "SELECT tokens, requests FROM gateway_budget_use") == [(10, 1)]
+        spent = await book.admit("team-a", "gw-2", 0.0, 10)
+        assert spent == "the daily request budget of key 'team-a' (1) is spent"
+    finally:
+        blocker.close()
+        ledger.close()
+        book.close()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "llmpick.gateway"]
+    assert sum("1 rows not written" in w and "kept and retried" in w for w in warnings) == 1
+    assert any("writing again" in w for w in warnings)
+
+
+def test_a_ledger_closing_while_the_store_refuses_says_what_it_could_not_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "store.sqlite"
+    ledger = Ledger(db, busy_timeout_s=0.1)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")
+        for i in range(3):
+            row = RequestRow(
+                id=f"gw-{i}", created_at=time.time(), day=utc_day(), key_name="anonymous",
+                route="chat", backend="primary", attempts=1, outcome="ok", status=200,
+                stream=False,
+            )  # fmt: skip
+            ledger.record(row)
+        started = time.monotonic()
+        ledger.close()  # flush gives up after 10 s, then one last try
+        assert time.monotonic() - started < 20
+        assert not ledger._thread.is_alive()
+    finally:
+        blocker.close()
+    assert query(db, "SELECT COUNT(*) FROM gateway_requests") == [(0,)]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("stopping with 3 rows not written" in e for e in errors), errors

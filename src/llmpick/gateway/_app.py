@@ -83,6 +83,9 @@ def create_gateway_app(config: GatewayConfig, db_path: str | Path | None = None)
         for name, breaker in gateway.breakers.items():
             opened = float(breaker.opened_at is not None)
             gateway.metrics.set("llmpick_gateway_breaker_open", opened, backend=name)
+        if gateway.ledger is not None:
+            gateway.metrics.set("llmpick_gateway_ledger_queued", float(gateway.ledger.queued))
+            gateway.metrics.set("llmpick_gateway_ledger_failing", float(gateway.ledger.failing))
         return web.Response(text=gateway.metrics.render(), content_type="text/plain")
 
     app.on_startup.append(on_startup)

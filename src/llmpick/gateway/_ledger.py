@@ -8,12 +8,20 @@ steps, and with the event loop busy each hand-off is a futex wake and a context 
 The same transaction adds the batch's spend to `gateway_budget_use` (per key and UTC day: cost,
 tokens, and requests that reached a backend) and deletes the budget holds of its requests
 (`_budgets`), so a request's hold becomes its spend at once, for every replica on the store.
+
+A batch the store refuses (locked past the busy timeout, disk full, read-only) stays queued and
+is retried with what arrives meanwhile, backing off to once every 5 s; one warning says so and one
+line says when the rows are written again. The thread never dies of it: a dead writer would leave
+every hold it should settle renewed by the budgets for as long as the process lives (the budget
+stays spent) and the queue growing. `failing` and `queued` say how it stands (/metrics).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
+import logging
 import operator
 import sqlite3
 import threading
@@ -26,6 +34,10 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Ledger", "RequestRow", "ShadowRow", "utc_day"]
+
+log = logging.getLogger("llmpick.gateway")
+# Seconds between tries while the store refuses a batch: doubling from the tick to this.
+_MAX_BACKOFF_S = 5.0
 
 
 _DAY_CACHE: list[Any] = [-1, ""]
@@ -120,11 +132,13 @@ def _insert(table: str, columns: tuple[str, ...], rows: int) -> str:
 class Ledger:
     """Writes request and shadow rows to the store's SQLite file from a background thread."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout_s: float = 30.0) -> None:
         from llmpick.store import open_store
 
         open_store(path).close()  # creates the file and applies the migrations (gateway tables)
         self.path = str(path)
+        self.busy_timeout_s = busy_timeout_s
+        self.failing = False  # the last write was refused; its rows are queued for the next
         self._rows: deque[RequestRow | ShadowRow] = deque()
         # Counted, not signalled, per row: the event loop only appends (no lock, no wake-up).
         self._recorded = 0
@@ -137,13 +151,19 @@ class Ledger:
     def record(self, row: RequestRow | ShadowRow) -> None:
         self._rows.append(row)
         self._recorded += 1
-        if len(self._rows) >= 4096:
+        if len(self._rows) >= 4096 and not self.failing:  # failing: the backoff decides
             self._wake.set()
+
+    @property
+    def queued(self) -> int:
+        """Rows recorded and not yet written."""
+        return self._recorded - self._written
 
     def write_soon(self) -> None:
         """Write what is queued now rather than at the next tick (a row that settles a budget
         hold: the budget it held comes back as soon as the request ends)."""
-        self._wake.set()
+        if not self.failing:
+            self._wake.set()
 
     def flush(self, timeout_s: float = 10.0) -> None:
         """Block until every row recorded so far is written."""
@@ -162,23 +182,57 @@ class Ledger:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        # Locked now: the file keeps the mode it has (the store sets WAL); writes retry anyway.
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        wait = 0.1
         try:
             while True:
-                self._wake.wait(timeout=0.1)
+                self._wake.wait(timeout=wait)
                 self._wake.clear()
                 batch: list[RequestRow | ShadowRow] = []
                 while self._rows:
                     batch.append(self._rows.popleft())
-                if batch:
-                    self._write(db, batch)
-                    self._written += len(batch)
+                if batch and not self._write_or_requeue(db, batch):
+                    if self._stop:
+                        log.error(
+                            "ledger %s: stopping with %d rows not written: the store refuses them",
+                            self.path,
+                            len(batch),
+                        )
+                        return
+                    wait = min(wait * 2, _MAX_BACKOFF_S)
+                    continue
+                wait = 0.1
                 if self._stop and not self._rows:
                     return
         finally:
             db.close()
+
+    def _write_or_requeue(
+        self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]
+    ) -> bool:
+        """Write `batch`; when the store refuses it, put it back at the head of the queue."""
+        try:
+            self._write(db, batch)
+        except (sqlite3.Error, OSError) as exc:
+            self._rows.extendleft(reversed(batch))
+            if not self.failing:
+                log.warning(
+                    "ledger %s: %d rows not written (%s): kept and retried",
+                    self.path,
+                    len(batch),
+                    exc,
+                )
+            self.failing = True
+            return False
+        self._written += len(batch)
+        if self.failing:
+            log.warning("ledger %s: writing again (%d rows written)", self.path, len(batch))
+        self.failing = False
+        return True
 
     def _write(self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]) -> None:
         requests = [r for r in batch if isinstance(r, RequestRow)]
@@ -195,7 +249,8 @@ class Ledger:
             _settle(db, requests)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # BEGIN itself may have failed
+                db.execute("ROLLBACK")
             raise
 
 
