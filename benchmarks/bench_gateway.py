@@ -13,6 +13,15 @@ rate until the p99 added passes 10 ms (or the generator cannot keep up), and fin
 200,000 requests through the gateway (half streamed) and compares its resident memory after
 10,000 and after all of them.
 
+The floor. At 500/s two forwarders with no logic run in the same rotation
+(`benchmarks/_forwarder.py`: the body POSTed untouched through the gateway's own upstream pool and
+the answer's bytes sent back), one on aiohttp's server and one on a bare asyncio protocol. Their
+added latency is what the extra hop costs on this machine at that moment, whatever the gateway
+does; the gateway's own share is its added latency minus theirs. This machine's speed swings
+by 2x over hours (the same closed-loop run: 0.34 ms of gateway CPU per request on 12-02, 0.69
+on 12-03), and the hop's cost with it: a process woken from idle answers a loopback ping in
+~130 us in a fast phase and ~210 us in a slow one.
+
     .venv/bin/python benchmarks/bench_gateway.py                # --rss-requests 200000
     .venv/bin/python benchmarks/bench_gateway.py --quick        # 4 s levels, 20,000 for RSS
     .venv/bin/python benchmarks/bench_gateway.py --memory-only  # RSS after 200,000 vs 10,000
@@ -202,35 +211,50 @@ def _q(values: list[float]) -> dict[str, float]:
 
 
 async def _rate_row(
-    upstream: str, gateways: dict[str, str], rate: int, seconds: float, repeats: int
+    upstream: str,
+    gateways: dict[str, str],
+    rate: int,
+    seconds: float,
+    repeats: int,
+    floors: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Straight, redaction off and redaction on, alternating (the order turns each repeat, so
-    drift in the machine's load falls on all three); the added latency is taken per repeat,
-    between runs minutes apart at most, then summarized."""
+    """Straight, redaction off and redaction on (and the floor forwarders, when given),
+    alternating (the order turns each repeat, so drift in the machine's load falls on all);
+    the added latency is taken per repeat, between runs minutes apart at most, then
+    summarized."""
     n = int(rate * seconds)
-    modes = ["direct", *gateways]
+    targets = {f"redaction_{mode}": url for mode, url in gateways.items()}
+    targets.update({f"floor_{name}": url for name, url in (floors or {}).items()})
+    modes = ["direct", *targets]
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
     for i in range(repeats):
-        for mode in modes[i % 3 :] + modes[: i % 3]:
-            target = gateways.get(mode)
-            runs[mode].append(await _measured_level(upstream, target, rate, n))
+        turn = i % len(modes)
+        for mode in modes[turn:] + modes[:turn]:
+            runs[mode].append(await _measured_level(upstream, targets.get(mode), rate, n))
     row: dict[str, Any] = {"rate": rate, "requests_per_run": n, "repeats": repeats}
     row["direct_ms"] = {q: _q([r[q] for r in runs["direct"]]) for q in ("p50", "p99")}
-    for mode in gateways:
+    for mode in targets:
         added = {
             q: _q([t[q] - d[q] for t, d in zip(runs[mode], runs["direct"], strict=True)])
             for q in ("p50", "p99")
         }
-        row[f"added_ms_redaction_{mode}"] = added
-        row[f"gateway_cpu_ms_per_request_redaction_{mode}"] = _q(
-            [r["gateway_cpu_ms"] for r in runs[mode]]
-        )
+        row[f"added_ms_{mode}"] = added
+        cpu = "gateway_cpu_ms_per_request" if mode.startswith("redaction") else "cpu_ms_per_request"
+        row[f"{cpu}_{mode}"] = _q([r["gateway_cpu_ms"] for r in runs[mode]])
     row["sent_rate_min"] = min(r["sent_rate"] or 0.0 for v in runs.values() for r in v)
     row["upstream_rate_min"] = min(r["upstream_rate"] for v in runs.values() for r in v)
     row["errors"] = sum(r["errors"] for v in runs.values() for r in v)
     row["generator_kept_up"] = all(r["kept_up"] for v in runs.values() for r in v)
     row["load_average_1m"] = os.getloadavg()[0]
     return row
+
+
+def _forwarder(kind: str, upstream: str) -> ServerProcess:
+    """`benchmarks/_forwarder.py`: the same hop with no logic (the floor)."""
+    script = str(Path(__file__).with_name("_forwarder.py"))
+    return ServerProcess(
+        lambda port: [sys.executable, script, kind, upstream, str(port)], ready_path="/health"
+    )
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -247,10 +271,15 @@ async def main(args: argparse.Namespace) -> int:
         mock_server_process("--coarse", "--tokens", "16") as upstream,
         _gateway(upstream.url, False, folder, "plain") as plain,
         _gateway(upstream.url, True, folder, "redacting") as redacting,
+        _forwarder("aiohttp", upstream.url) as floor_aiohttp,
+        _forwarder("bare", upstream.url) as floor_bare,
     ):
         gateways = {"off": plain.url, "on": redacting.url}
+        floors = {"aiohttp": floor_aiohttp.url, "bare": floor_bare.url}
         for rate in () if args.memory_only else (100, 500):
-            row = await _rate_row(upstream.url, gateways, rate, seconds, args.repeats)
+            row = await _rate_row(
+                upstream.url, gateways, rate, seconds, args.repeats, floors if rate == 500 else None
+            )
             results["levels"].append(row)
             print(json.dumps(row), flush=True)
         at_500 = results["levels"][-1] if results["levels"] else None
@@ -312,6 +341,14 @@ async def main(args: argparse.Namespace) -> int:
     }
     results["checks"] = checks
     print(json.dumps(results, indent=2))
+    floor_a, floor_b = at500["added_ms_floor_aiohttp"], at500["added_ms_floor_bare"]
+    print(
+        f"p50 added at 500/s: gateway {off['p50']['median']:.2f} ms (redaction off), "
+        f"{on['p50']['median']:.2f} ms (on); a forwarder with no logic "
+        f"{floor_a['p50']['median']:.2f} ms on aiohttp's server, "
+        f"{floor_b['p50']['median']:.2f} ms on a bare asyncio protocol: the hop itself, here "
+        "and now"
+    )
     return 0 if all(checks.values()) else 1
 
 

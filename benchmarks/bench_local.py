@@ -41,12 +41,12 @@ runs (Gemma without reuse fell from 2.40 to 0.93 items/s between the first run a
   2.25x (1.28 -> 2.92; trials 2.25x, 2.28x, 2.11x), 80/80 identical for both.
   Gemma's ratio falls as the machine slows: the one decode step per answer (31 ms here, 18 ms on
   12-02), mostly the 262k-row output layer, is the same on both paths and weighs more.
-- `--models gemma --items 80` at 13:18, quiet: 2.49x (2.36 -> 5.87 items/s; trials 2.45x, 2.51x,
-  2.49x), 80/80. Timed inside the same benchmark (40 items, 2 trials: 2.47x, 2.59x), an item with
-  reuse spent 131 ms in the tail's batch, 34 ms in its 1-token decode steps and 4 ms sampling; without
-  reuse, 392 ms, 34 ms and 4 ms. The ~38 ms both paths share is what holds the ratio near 2.5x;
-  folding the first answer token into the tail's batch would save most of the decode step but
-  changes logits (`benchmarks/bench_fold_guess.py`).
+- `--models gemma --items 80` at 13:18, quiet: 2.49x (2.36 -> 5.87 items/s; trials 2.45x,
+  2.51x, 2.49x), 80/80. Timed inside the same benchmark (40 items, 2 trials: 2.47x, 2.59x), an
+  item with reuse spent 131 ms in the tail's batch, 34 ms in its 1-token decode steps and 4 ms
+  sampling; without reuse, 392 ms, 34 ms and 4 ms. The ~38 ms both paths share is what holds
+  the ratio near 2.5x; folding the first answer token into the tail's batch would save most of
+  the decode step but changes logits (`benchmarks/bench_fold_guess.py`).
 """
 
 from __future__ import annotations
