@@ -19,8 +19,8 @@ the answer's bytes sent back), one on aiohttp's server and one on a bare asyncio
 added latency is what the extra hop costs on this machine at that moment, whatever the gateway
 does; the gateway's own share is its added latency minus theirs. This machine's speed swings
 by 2x over hours (the same closed-loop run: 0.34 ms of gateway CPU per request on 12-02, 0.69
-on 12-03), and the hop's cost with it: a process woken from idle answers a loopback ping in
-~130 us in a fast phase and ~210 us in a slow one.
+on 12-03), and the hop's cost with it: a process woken from idle answered a loopback ping in
+~130 us on one day and ~210 us on the next (2 ms gaps; 27-34 us back to back).
 
     .venv/bin/python benchmarks/bench_gateway.py                # --rss-requests 200000
     .venv/bin/python benchmarks/bench_gateway.py --quick        # 4 s levels, 20,000 for RSS
@@ -61,6 +61,22 @@ the direct run's tail being the longer one). Under heavier neighbours (load aver
 niced command gave 0.97 / 1.18 ms p50 and 5.5 / 7.8 ms p99 added at 500/s, and without `nice`
 at load average 4 the generator fell behind (418 of 500/s sent) and the run said so and failed.
 
+Measured 2026-12-03 with the same command (quiet: load average 0.4 during the 100/s levels, 0.9
+during the 500/s ones), with the floor in the rotation:
+
+    500/s, p50 added (range)     gateway off 1.09 (0.92-1.29)   on 1.13 (0.96-1.53)
+           p99 added             gateway off 3.20               on 2.34
+           no logic, p50 added   aiohttp's server 0.83 (0.28-0.97)   bare protocol 0.67 (0.60-0.73)
+           CPU per request       gateway 0.67 / 0.77; no logic 0.42 (aiohttp) / 0.25 (bare)
+  closed loop 0.75 / 0.94 ms CPU per request (off / on); highest rate with p99 added under
+  10 ms 750/s (51.7 ms at 1,000/s); RSS +0.08% from 10,000 to 200,000 requests
+  failed: p50 under 1 ms (both ways); passed: p99 under 5 ms, RSS.
+So on this day the hop alone took two thirds to three quarters of the budget: the gateway's own
+work added 0.26-0.30 ms over the same hop on the same server stack, and even a front end with
+no logic on a bare protocol would leave it 0.33 ms. The first full run that day (before the
+floor was added; load average 0.5-0.9) gave 1.73 / 1.64 ms p50 added at 500/s, 0.80 / 0.84 ms
+of CPU per request.
+
 Before this round of work the gateway spent 0.76-0.98 ms (off) and 0.80-1.13 ms (on) of CPU per
 request at 500/s, and 0.47-0.65 and 0.58-0.75 ms after (three pairs of runs, old and new code
 side by side, minutes apart, a paced client, CPU from the gateway's /metrics; the ranges follow
@@ -78,6 +94,10 @@ forwarding through aiohttp's client 0.42 ms: the client, not the server, was the
 removing, and the gateway now has its own. With the 500/s targets met, granian's extra
 throughput would cost a second server stack (ASGI or RSGI plumbing, a Rust wheel) for capacity
 a 2-core gateway box does not use; past a replica's ceiling, replicas scale out instead.
+uvloop under aiohttp's server bought nothing here: the gateway started on `uvloop.new_event_loop()`
+(`web.run_app(loop=...)`) vs asyncio's own loop, 4 alternating pairs of 2,500 requests at 500/s
+(2026-12-03), spent 0.78 vs 0.79 ms of CPU per request and added 1.58 vs 1.53 ms p50: the cost is
+in Python code above the loop, not in the loop.
 """
 
 from __future__ import annotations
