@@ -229,3 +229,39 @@ def test_a_ledger_closing_while_the_store_refuses_says_what_it_could_not_write(
     assert query(db, "SELECT COUNT(*) FROM gateway_requests") == [(0,)]
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("stopping with 3 rows not written" in e for e in errors), errors
+
+
+def test_a_row_the_store_cannot_take_is_dropped_alone_and_its_hold_released(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "store.sqlite"
+    ledger = Ledger(db)
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute(
+            "INSERT INTO gateway_budget_holds (id, key_name, day, usd, tokens, holder, expires_at)"
+            " VALUES ('gw-bad', 'team-a', ?, 0.0, 10, 'here', ?)",
+            (utc_day(), time.time() + 600),
+        )
+
+    def row(request_id: str, **fields: object) -> RequestRow:
+        return RequestRow(
+            id=request_id, created_at=time.time(), day=utc_day(), key_name="team-a",
+            route="chat", backend="primary", attempts=1, outcome="ok", status=200,
+            stream=False, **fields,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    try:
+        ledger.record(row("gw-1"))
+        ledger.record(row("gw-bad", latency_s=object(), hold_id="gw-bad"))  # cannot be bound
+        ledger.record(row("gw-2"))
+        ledger.flush()
+        assert ledger.queued == 0 and ledger.dropped == 1 and not ledger.failing
+        ledger.record(row("gw-3"))
+        ledger.flush()
+    finally:
+        ledger.close()
+    ids = query(db, "SELECT id FROM gateway_requests ORDER BY id")
+    assert ids == [("gw-1",), ("gw-2",), ("gw-3",)]
+    assert query(db, "SELECT COUNT(*) FROM gateway_budget_holds") == [(0,)]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "row gw-bad dropped" in errors[0], errors

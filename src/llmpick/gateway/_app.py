@@ -86,6 +86,8 @@ def create_gateway_app(config: GatewayConfig, db_path: str | Path | None = None)
         if gateway.ledger is not None:
             gateway.metrics.set("llmpick_gateway_ledger_queued", float(gateway.ledger.queued))
             gateway.metrics.set("llmpick_gateway_ledger_failing", float(gateway.ledger.failing))
+            dropped = float(gateway.ledger.dropped)
+            gateway.metrics.set("llmpick_gateway_ledger_dropped_total", dropped)
         return web.Response(text=gateway.metrics.render(), content_type="text/plain")
 
     app.on_startup.append(on_startup)

@@ -13,7 +13,10 @@ A batch the store refuses (locked past the busy timeout, disk full, read-only) s
 is retried with what arrives meanwhile, backing off to once every 5 s; one warning says so and one
 line says when the rows are written again. The thread never dies of it: a dead writer would leave
 every hold it should settle renewed by the budgets for as long as the process lives (the budget
-stays spent) and the queue growing. `failing` and `queued` say how it stands (/metrics).
+stays spent) and the queue growing. A row the store cannot take (a value it cannot bind, a
+duplicate id: a bug, which retrying would not cure) is dropped alone with an error naming it,
+and its hold is released; the rest of its batch is written. `failing`, `queued` and `dropped`
+say how it stands (/metrics).
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ __all__ = ["Ledger", "RequestRow", "ShadowRow", "utc_day"]
 log = logging.getLogger("llmpick.gateway")
 # Seconds between tries while the store refuses a batch: doubling from the tick to this.
 _MAX_BACKOFF_S = 5.0
+# What a row's own values cause (retrying cannot help); any other error is the store's.
+_ROW_ERRORS = (
+    sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError, TypeError,
+    ValueError, OverflowError,
+)  # fmt: skip
 
 
 _DAY_CACHE: list[Any] = [-1, ""]
@@ -139,6 +147,7 @@ class Ledger:
         self.path = str(path)
         self.busy_timeout_s = busy_timeout_s
         self.failing = False  # the last write was refused; its rows are queued for the next
+        self.dropped = 0  # rows the store could not take (each logged as an error)
         self._rows: deque[RequestRow | ShadowRow] = deque()
         # Counted, not signalled, per row: the event loop only appends (no lock, no wake-up).
         self._recorded = 0
@@ -156,7 +165,7 @@ class Ledger:
 
     @property
     def queued(self) -> int:
-        """Rows recorded and not yet written."""
+        """Rows recorded and not yet written (or dropped)."""
         return self._recorded - self._written
 
     def write_soon(self) -> None:
@@ -214,25 +223,51 @@ class Ledger:
     def _write_or_requeue(
         self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]
     ) -> bool:
-        """Write `batch`; when the store refuses it, put it back at the head of the queue."""
+        """Write `batch`; when the store refuses it, put it back at the head of the queue.
+        A row the store cannot take (a value it cannot bind: a bug) is dropped alone, with an
+        error and its budget hold released, so it never holds back the rows after it."""
         try:
             self._write(db, batch)
+        except _ROW_ERRORS:
+            return self._write_one_by_one(db, batch)
         except (sqlite3.Error, OSError) as exc:
-            self._rows.extendleft(reversed(batch))
-            if not self.failing:
-                log.warning(
-                    "ledger %s: %d rows not written (%s): kept and retried",
-                    self.path,
-                    len(batch),
-                    exc,
-                )
-            self.failing = True
+            self._refused(batch, exc)
             return False
-        self._written += len(batch)
-        if self.failing:
-            log.warning("ledger %s: writing again (%d rows written)", self.path, len(batch))
-        self.failing = False
+        self._done(len(batch))
         return True
+
+    def _write_one_by_one(
+        self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]
+    ) -> bool:
+        for i, row in enumerate(batch):
+            try:
+                self._write(db, [row])
+            except _ROW_ERRORS as exc:
+                log.error("ledger %s: row %s dropped: the store cannot take it: %s",
+                          self.path, row.id, exc)  # fmt: skip
+                self.dropped += 1
+                if isinstance(row, RequestRow) and row.hold_id is not None:
+                    with contextlib.suppress(sqlite3.Error):  # else it expires with the process
+                        db.execute("DELETE FROM gateway_budget_holds WHERE id = ?", (row.hold_id,))
+            except (sqlite3.Error, OSError) as exc:
+                self._refused(batch[i:], exc)
+                return False
+            self._done(1)
+        return True
+
+    def _refused(self, rows: list[RequestRow | ShadowRow], exc: BaseException) -> None:
+        self._rows.extendleft(reversed(rows))
+        if not self.failing:
+            log.warning(
+                "ledger %s: %d rows not written (%s): kept and retried", self.path, len(rows), exc
+            )
+        self.failing = True
+
+    def _done(self, rows: int) -> None:
+        self._written += rows
+        if self.failing:
+            log.warning("ledger %s: writing again (%d rows written)", self.path, rows)
+        self.failing = False
 
     def _write(self, db: sqlite3.Connection, batch: list[RequestRow | ShadowRow]) -> None:
         requests = [r for r in batch if isinstance(r, RequestRow)]

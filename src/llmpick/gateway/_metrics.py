@@ -26,6 +26,7 @@ _HELP = {
     "llmpick_gateway_breaker_open": ("gauge", "1 while a backend's circuit breaker is open."),
     "llmpick_gateway_ledger_queued": ("gauge", "Request rows recorded, not yet in the store."),
     "llmpick_gateway_ledger_failing": ("gauge", "1 while the store refuses the ledger's writes."),
+    "llmpick_gateway_ledger_dropped_total": ("counter", "Rows the store could not take."),
     "llmpick_gateway_request_seconds": ("histogram", "Whole-request latency, by route."),
     "process_resident_memory_bytes": ("gauge", "Resident memory of the gateway process."),
     "process_cpu_seconds_total": ("counter", "CPU time of the gateway process, all threads."),
