@@ -17,7 +17,8 @@ The floor. At 500/s two forwarders with no logic run in the same rotation
 (`benchmarks/_forwarder.py`: the body POSTed untouched through the gateway's own upstream pool and
 the answer's bytes sent back), one on aiohttp's server and one on a bare asyncio protocol. Their
 added latency is what the extra hop costs on this machine at that moment, whatever the gateway
-does; the gateway's own share is its added latency minus theirs. This machine's speed swings
+does; the gateway's own share is its added latency minus theirs (`own_p50_ms_*`: minus the
+aiohttp forwarder's, paired within each repeat). This machine's speed swings
 by 2x over hours (the same closed-loop run: 0.34 ms of gateway CPU per request on 12-02, 0.69
 on 12-03), and the hop's cost with it: a process woken from idle answered a loopback ping in
 ~130 us on one day and ~210 us on the next (2 ms gaps; 27-34 us back to back).
@@ -261,6 +262,12 @@ async def _rate_row(
         row[f"added_ms_{mode}"] = added
         cpu = "gateway_cpu_ms_per_request" if mode.startswith("redaction") else "cpu_ms_per_request"
         row[f"{cpu}_{mode}"] = _q([r["gateway_cpu_ms"] for r in runs[mode]])
+    if "floor_aiohttp" in runs:
+        # The gateway's own work: its p50 over the same hop with no logic on the same server
+        # stack, paired within each repeat.
+        for mode in gateways:
+            pairs = zip(runs[f"redaction_{mode}"], runs["floor_aiohttp"], strict=True)
+            row[f"own_p50_ms_redaction_{mode}"] = _q([g["p50"] - f["p50"] for g, f in pairs])
     row["sent_rate_min"] = min(r["sent_rate"] or 0.0 for v in runs.values() for r in v)
     row["upstream_rate_min"] = min(r["upstream_rate"] for v in runs.values() for r in v)
     row["errors"] = sum(r["errors"] for v in runs.values() for r in v)
@@ -367,7 +374,8 @@ async def main(args: argparse.Namespace) -> int:
         f"{on['p50']['median']:.2f} ms (on); a forwarder with no logic "
         f"{floor_a['p50']['median']:.2f} ms on aiohttp's server, "
         f"{floor_b['p50']['median']:.2f} ms on a bare asyncio protocol: the hop itself, here "
-        "and now"
+        f"and now; the gateway's own work {at500['own_p50_ms_redaction_off']['median']:.2f} / "
+        f"{at500['own_p50_ms_redaction_on']['median']:.2f} ms over the hop on aiohttp's server"
     )
     return 0 if all(checks.values()) else 1
 
