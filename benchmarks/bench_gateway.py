@@ -74,9 +74,12 @@ during the 500/s ones), with the floor in the rotation:
   failed: p50 under 1 ms (both ways); passed: p99 under 5 ms, RSS.
 So on this day the hop alone took two thirds to three quarters of the budget: the gateway's own
 work added 0.26-0.30 ms over the same hop on the same server stack, and even a front end with
-no logic on a bare protocol would leave it 0.33 ms. The first full run that day (before the
-floor was added; load average 0.5-0.9) gave 1.73 / 1.64 ms p50 added at 500/s, 0.80 / 0.84 ms
-of CPU per request.
+no logic on a bare protocol would leave it 0.33 ms. A second run at 14:34 (load average 0.8,
+with `own_p50_ms`): p50 added 1.26 / 1.72 ms (off / on), the floors 0.92 (aiohttp's server) and
+0.72 ms (bare), the gateway's own work 0.46 / 0.81 ms over the first, CPU per request 0.72 /
+0.86 ms; p99 added 4.46 / 5.32 ms; highest rate 750/s; RSS +0.10%. The first full run that
+day (before the floor was added; load average 0.5-0.9) gave 1.73 / 1.64 ms p50 added at 500/s,
+0.80 / 0.84 ms of CPU per request.
 
 Before this round of work the gateway spent 0.76-0.98 ms (off) and 0.80-1.13 ms (on) of CPU per
 request at 500/s, and 0.47-0.65 and 0.58-0.75 ms after (three pairs of runs, old and new code
