@@ -247,7 +247,8 @@ class Ledger:
                           self.path, row.id, exc)  # fmt: skip
                 self.dropped += 1
                 if isinstance(row, RequestRow) and row.hold_id is not None:
-                    with contextlib.suppress(sqlite3.Error):  # else it expires with the process
+                    # Should this fail too, the hold lasts until this process stops renewing it.
+                    with contextlib.suppress(sqlite3.Error):
                         db.execute("DELETE FROM gateway_budget_holds WHERE id = ?", (row.hold_id,))
             except (sqlite3.Error, OSError) as exc:
                 self._refused(batch[i:], exc)
