@@ -41,6 +41,7 @@ class Captured:
     # The answer text for a request body (default: echo the last message / the prompt).
     answer: Callable[[dict[str, Any]], str] | None = None
     status: int = 200
+    delay_s: float = 0.0  # before answering
 
 
 def _echo(body: dict[str, Any]) -> str:
@@ -57,6 +58,7 @@ def create_capturing_app(captured: Captured) -> web.Application:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         captured.bodies.append(body)
+        await asyncio.sleep(captured.delay_s)
         if captured.status != 200:
             return web.json_response(
                 {"error": {"message": "injected", "type": "server_error"}}, status=captured.status

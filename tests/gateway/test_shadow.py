@@ -4,9 +4,11 @@ and the pairs are scored with the evaluation scorers and compared, paired, as a 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from llmpick.cli import app
@@ -78,9 +80,11 @@ async def test_shadow_pairs_are_stored_and_scored(db: Path) -> None:
 
 
 async def test_a_failing_challenger_never_touches_the_client(db: Path) -> None:
+    # The challenger answers 500 after the client has its answer; stopping the gateway then
+    # still stores the last pair (it once cancelled it: 2 rows of 3 on a slow CI run).
     with (
         mock_server(tokens=2) as (primary, _),
-        capturing_server(Captured(status=500)) as (shadow_url, seen),
+        capturing_server(Captured(status=500, delay_s=0.3)) as (shadow_url, seen),
         gateway(backends_yaml(primary=primary, challenger=shadow_url) + SHADOW, db) as gw,
     ):
         for _ in range(3):
@@ -94,6 +98,26 @@ async def test_a_failing_challenger_never_touches_the_client(db: Path) -> None:
         .fetchone()
     )
     assert errors == (3,)
+
+
+async def test_a_stuck_challenger_does_not_hold_the_stop(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    grace = "limits: {shutdown_grace_s: 0.2}\n"
+    with (
+        mock_server(tokens=2) as (primary, _),
+        capturing_server(Captured(delay_s=60)) as (shadow_url, _),
+        caplog.at_level(logging.WARNING, logger="llmpick.gateway"),
+    ):
+        with gateway(
+            backends_yaml(primary=primary, challenger=shadow_url) + SHADOW + grace, db
+        ) as gw:
+            status, _ = await chat(gw, "hi")
+            assert status == 200
+        # Without the grace the stop would wait on the copy until the test server gave up.
+        assert "1 shadow copies still in flight after 0.2 s dropped" in caplog.text
+    rows = sqlite3.connect(db).execute("SELECT COUNT(*) FROM gateway_shadow").fetchone()
+    assert rows == (0,)
 
 
 def test_no_pairs_is_a_clear_error(tmp_path: Path) -> None:

@@ -299,6 +299,12 @@ class Limits(_Section):
     max_tokens_cap: int | None = Field(
         None, ge=1, description="Largest `max_tokens` a client may ask for."
     )
+    shutdown_grace_s: float = Field(
+        5.0,
+        ge=0,
+        description="On stop, how long shadow copies still in flight may take to finish and be "
+        "stored; those still running then are dropped, and the log says how many.",
+    )
 
 
 class Accounting(_Section):

@@ -153,9 +153,23 @@ class Gateway:
             await backend.start()
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # By now the server has stopped taking requests and its handlers are done, so every
+        # copy knows what the client got. Cancelling them at once would lose the pairs of the
+        # last requests served; a copy stuck on a slow challenger must not hold the stop either.
+        grace = self.config.limits.shutdown_grace_s
+        pending = set(self._tasks)
+        if pending and grace > 0:
+            _, pending = await asyncio.wait(pending, timeout=grace)
+        if pending:
+            log.warning(
+                "stopping: %d shadow copies still in flight after %.1f s dropped "
+                "(limits.shutdown_grace_s)",
+                len(pending),
+                grace,
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         for backend in self.backends.values():
             with contextlib.suppress(Exception):
                 await backend.aclose()
