@@ -118,7 +118,10 @@ async def test_an_open_loop_sweep_offers_rates_and_fails_when_the_queue_grows(
     )
     assert [level.target_rate for level in levels] == [20, 80]
     assert [level.meets_slo for level in levels] == [True, False]
-    assert reason.startswith("rate 80 missed the SLO: p95 E2E")
+    # A busy machine may also delay the client's sends at 80/s (148 ms p95 send lag once in
+    # CI), and the level is then flagged client-limited as well; either way it says the SLO miss.
+    assert reason.startswith(("rate 80 missed the SLO: p95 E2E", "rate 80 is client-limited"))
+    assert "p95 E2E" in reason and "> 600 ms" in reason
     calm, flooded = levels
     assert calm.requests == 40 and calm.errors == 0
     assert 10 < calm.requests_per_s < 40  # the rate the 40 requests arrived at
