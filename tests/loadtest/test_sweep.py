@@ -111,11 +111,17 @@ async def test_an_open_loop_sweep_offers_rates_and_fails_when_the_queue_grows(
     # At 20 requests/s about three are in flight (80 + 35 x 2 = 150 ms each); at 80/s every
     # arrival slows the others more than the gap to the next one, the queue grows and the
     # latency runs far past 600 ms.
-    levels, reason = await _sweep(
-        batching_server,
-        Slo(e2e_p95_ms=600),
-        SweepOptions(levels=(20, 80), profile="rate", requests_per_level=40, bisect_steps=0),
-    )
+    for _ in range(2):
+        levels, reason = await _sweep(
+            batching_server,
+            Slo(e2e_p95_ms=600),
+            SweepOptions(levels=(20, 80), profile="rate", requests_per_level=40, bisect_steps=0),
+        )
+        # A stall of the machine mid-level makes the client send late, and the sweep rightly
+        # calls the level client-limited (p95 send lag 148 ms once in CI): it measured the
+        # machine, not the server. Measured again, as a user would; the checks stay as strict.
+        if not levels[-1].client_limited:
+            break
     assert [level.target_rate for level in levels] == [20, 80]
     assert [level.meets_slo for level in levels] == [True, False]
     # A busy machine may also delay the client's sends at 80/s (148 ms p95 send lag once in
